@@ -1,0 +1,54 @@
+/* pthread_spin_*. */
+#include <pthread.h>
+
+#include "interpose.h"
+
+CW_REAL(pthread_spin_init);
+CW_REAL(pthread_spin_destroy);
+CW_REAL(pthread_spin_lock);
+CW_REAL(pthread_spin_trylock);
+CW_REAL(pthread_spin_unlock);
+
+CW_EXPORT int pthread_spin_init(pthread_spinlock_t *l, int pshared)
+{
+  CW_ENSURE(pthread_spin_init);
+  int rc = real_pthread_spin_init(l, pshared);
+  if (rc == 0)
+    cw_lock_created((const void *)l, CW_LOCK_SPIN);
+  return rc;
+}
+
+CW_EXPORT int pthread_spin_destroy(pthread_spinlock_t *l)
+{
+  CW_ENSURE(pthread_spin_destroy);
+  int rc = real_pthread_spin_destroy(l);
+  if (rc == 0)
+    cw_lock_destroyed((const void *)l, CW_LOCK_SPIN);
+  return rc;
+}
+
+CW_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
+{
+  CW_ENSURE(pthread_spin_lock);
+  uintptr_t pc = CW_CALLER_PC, sp = CW_CALLER_SP;
+  cw_lock_pre((const void *)l, CW_LOCK_SPIN, CW_MODE_WRITE, CW_ACQ_BLOCKING, pc, sp);
+  int rc = real_pthread_spin_lock(l);
+  cw_lock_post((const void *)l, CW_LOCK_SPIN, CW_MODE_WRITE, CW_ACQ_BLOCKING, rc == 0, pc, sp);
+  return rc;
+}
+
+CW_EXPORT int pthread_spin_trylock(pthread_spinlock_t *l)
+{
+  CW_ENSURE(pthread_spin_trylock);
+  int rc = real_pthread_spin_trylock(l);
+  cw_lock_post((const void *)l, CW_LOCK_SPIN, CW_MODE_WRITE, CW_ACQ_TRY, rc == 0, CW_CALLER_PC,
+               CW_CALLER_SP);
+  return rc;
+}
+
+CW_EXPORT int pthread_spin_unlock(pthread_spinlock_t *l)
+{
+  CW_ENSURE(pthread_spin_unlock);
+  cw_unlock((const void *)l, CW_LOCK_SPIN);
+  return real_pthread_spin_unlock(l);
+}

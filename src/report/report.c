@@ -1,0 +1,456 @@
+/* Turning findings into text and JSON. A finding is first resolved (names, symbolized
+ * stacks), then rendered twice from the same resolved form. */
+#include "report.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <unistd.h>
+
+#include "../engine.h"
+#include "../runtime/alloc.h"
+#include "../runtime/options.h"
+#include "../stack/stack.h"
+#include "../stack/symbolize.h"
+#include "output.h"
+#include "strbuf.h"
+
+static cw_lock_t report_lock = CW_LOCK_INIT;
+static _Atomic unsigned findings;
+static char cwd[PATH_MAX];
+static size_t cwd_len;
+
+struct warned {
+  char text[160];
+};
+static struct warned warned[16];
+static size_t nwarned;
+
+void cw_report_init(void)
+{
+  if (getcwd(cwd, sizeof cwd - 1)) {
+    cwd_len = strlen(cwd);
+    cwd[cwd_len++] = '/';
+    cwd[cwd_len] = 0;
+  }
+  cw_output_init();
+}
+
+unsigned cw_report_findings(void) { return atomic_load(&findings); }
+
+/* ---- resolved form ---- */
+
+struct rstack {
+  const char *role; /* "request", "held", "lock-first-seen", "thread-created" */
+  uint32_t thread;
+  int lock;         /* index into locks, -1 if none */
+  cw_stack_id id;
+  struct cw_frame *frames;
+  size_t nframes;
+};
+
+struct rlock {
+  const struct cw_finding_lock *lock;
+  char name[160];
+  bool has_name;
+  int first_seen_stack;
+};
+
+struct rthread {
+  struct cw_thread_info info;
+  int created_stack;
+};
+
+struct resolved {
+  struct rlock *locks;
+  size_t nlocks;
+  struct rthread threads[64];
+  size_t nthreads;
+  struct rstack *stacks;
+  size_t nstacks, stacks_cap;
+};
+
+static bool frame_is_ours(const struct cw_frame *f, const char *self_module)
+{
+  return f->module && self_module && !strcmp(f->module, self_module);
+}
+
+/* Frames shown: the program's, from the intercepted call up to main (or the thread's start);
+ * concwatch's own frames (the thread trampoline) and the C runtime below main are left out. */
+static void resolve_frames(struct rstack *s)
+{
+  static const char *self_module;
+  if (!self_module) {
+    struct cw_frame me;
+    cw_symbolize_code((uintptr_t)&resolve_frames, false, &me);
+    self_module = me.module;
+  }
+  const uintptr_t *pcs;
+  size_t n = cw_stack_get(s->id, &pcs);
+  s->frames = cw_alloc((n ? n : 1) * sizeof *s->frames);
+  s->nframes = 0;
+  for (size_t i = 0; i < n; i++) {
+    struct cw_frame *f = &s->frames[s->nframes];
+    cw_symbolize_code(pcs[i], true, f);
+    if (frame_is_ours(f, self_module))
+      continue;
+    s->nframes++;
+    if (!strcmp(f->function, "main"))
+      break;
+  }
+}
+
+static int add_stack(struct resolved *r, const char *role, uint32_t thread, int lock, cw_stack_id id)
+{
+  if (!id)
+    return -1;
+  CW_GROW(r->stacks, r->stacks_cap, r->nstacks + 1);
+  struct rstack *s = &r->stacks[r->nstacks];
+  *s = (struct rstack){role, thread, lock, id, NULL, 0};
+  resolve_frames(s);
+  return (int)r->nstacks++;
+}
+
+static size_t lock_size(uint8_t kind)
+{
+  switch (kind) {
+  case CW_LOCK_MUTEX: return sizeof(pthread_mutex_t);
+  case CW_LOCK_RWLOCK: return sizeof(pthread_rwlock_t);
+  case CW_LOCK_SPIN: return sizeof(pthread_spinlock_t);
+  default: return sizeof(sem_t);
+  }
+}
+
+static void name_lock(struct rlock *l)
+{
+  const char *sym;
+  size_t off;
+  l->has_name = cw_symbolize_data(l->lock->addr, &sym, &off);
+  if (!l->has_name)
+    snprintf(l->name, sizeof l->name, "%s at 0x%lx", cw_lock_kind_name(l->lock->kind),
+             (unsigned long)l->lock->addr);
+  else if (off == 0)
+    snprintf(l->name, sizeof l->name, "%s", sym);
+  else if (off % lock_size(l->lock->kind) == 0)
+    snprintf(l->name, sizeof l->name, "%s[%zu]", sym, off / lock_size(l->lock->kind));
+  else
+    snprintf(l->name, sizeof l->name, "%s+%zu", sym, off);
+}
+
+static void add_thread(struct resolved *r, uint32_t id)
+{
+  for (size_t i = 0; i < r->nthreads; i++)
+    if (r->threads[i].info.id == id)
+      return;
+  if (r->nthreads == CW_ARRAY_LEN(r->threads))
+    return;
+  struct rthread *t = &r->threads[r->nthreads];
+  if (!cw_thread_info(id, &t->info))
+    return;
+  t->created_stack = -1;
+  r->nthreads++;
+}
+
+static void free_resolved(struct resolved *r)
+{
+  for (size_t i = 0; i < r->nstacks; i++)
+    cw_free(r->stacks[i].frames);
+  cw_free(r->stacks);
+  cw_free(r->locks);
+}
+
+/* ---- shared rendering helpers ---- */
+
+static const char *short_path(const char *path)
+{
+  if (path && cwd_len && !strncmp(path, cwd, cwd_len))
+    return path + cwd_len;
+  return path;
+}
+
+static const char *base_name(const char *path)
+{
+  const char *slash = path ? strrchr(path, '/') : NULL;
+  return slash ? slash + 1 : path;
+}
+
+static void text_frames(struct cw_buf *b, const struct resolved *r, int stack)
+{
+  if (stack < 0) {
+    cw_buf_puts(b, "    (no stack)\n");
+    return;
+  }
+  const struct rstack *s = &r->stacks[stack];
+  for (size_t i = 0; i < s->nframes; i++) {
+    const struct cw_frame *f = &s->frames[i];
+    cw_buf_printf(b, "    #%zu %s", i, f->function);
+    if (f->file)
+      cw_buf_printf(b, " (%s:%d)", short_path(f->file), f->line);
+    if (f->module)
+      cw_buf_printf(b, " in %s", base_name(f->module));
+    cw_buf_printf(b, " [0x%lx]\n", (unsigned long)f->pc);
+  }
+}
+
+static void json_frames(struct cw_buf *b, const struct rstack *s)
+{
+  cw_buf_puts(b, "[");
+  for (size_t i = 0; i < s->nframes; i++) {
+    const struct cw_frame *f = &s->frames[i];
+    cw_buf_puts(b, i ? ",{\"function\":" : "{\"function\":");
+    cw_buf_json_string(b, f->function);
+    cw_buf_puts(b, ",\"file\":");
+    cw_buf_json_string(b, f->file);
+    cw_buf_printf(b, ",\"line\":%d,\"module\":", f->line);
+    cw_buf_json_string(b, f->module);
+    cw_buf_printf(b, ",\"pc\":\"0x%lx\"}", (unsigned long)f->pc);
+  }
+  cw_buf_puts(b, "]");
+}
+
+static void json_stacks(struct cw_buf *b, const struct resolved *r)
+{
+  cw_buf_puts(b, ",\"stacks\":[");
+  for (size_t i = 0; i < r->nstacks; i++) {
+    const struct rstack *s = &r->stacks[i];
+    cw_buf_printf(b, "%s{\"id\":%zu,\"role\":\"%s\",\"thread\":", i ? "," : "", i, s->role);
+    if (s->thread)
+      cw_buf_printf(b, "\"T%u\"", s->thread);
+    else
+      cw_buf_puts(b, "null");
+    cw_buf_puts(b, ",\"lock\":");
+    if (s->lock >= 0)
+      cw_buf_printf(b, "\"L%d\"", s->lock + 1);
+    else
+      cw_buf_puts(b, "null");
+    cw_buf_puts(b, ",\"frames\":");
+    json_frames(b, s);
+    cw_buf_puts(b, "}");
+  }
+  cw_buf_puts(b, "]");
+}
+
+static void json_stack_ref(struct cw_buf *b, const char *key, int stack)
+{
+  if (stack >= 0)
+    cw_buf_printf(b, ",\"%s\":%d", key, stack);
+  else
+    cw_buf_printf(b, ",\"%s\":null", key);
+}
+
+static void json_locks(struct cw_buf *b, const struct resolved *r)
+{
+  cw_buf_puts(b, ",\"locks\":[");
+  for (size_t i = 0; i < r->nlocks; i++) {
+    const struct rlock *l = &r->locks[i];
+    cw_buf_printf(b, "%s{\"id\":\"L%zu\",\"address\":\"0x%lx\",\"type\":\"%s\",\"name\":", i ? "," : "",
+                  i + 1, (unsigned long)l->lock->addr, cw_lock_kind_name(l->lock->kind));
+    cw_buf_json_string(b, l->has_name ? l->name : NULL);
+    json_stack_ref(b, "first_seen_stack", l->first_seen_stack);
+    cw_buf_puts(b, "}");
+  }
+  cw_buf_puts(b, "]");
+}
+
+static void json_threads(struct cw_buf *b, const struct resolved *r)
+{
+  cw_buf_puts(b, ",\"threads\":[");
+  for (size_t i = 0; i < r->nthreads; i++) {
+    const struct rthread *t = &r->threads[i];
+    cw_buf_printf(b, "%s{\"id\":\"T%u\",\"tid\":%d,\"name\":", i ? "," : "", t->info.id,
+                  (int)t->info.tid);
+    cw_buf_json_string(b, t->info.name[0] ? t->info.name : NULL);
+    if (t->info.parent)
+      cw_buf_printf(b, ",\"parent\":\"T%u\"", t->info.parent);
+    else
+      cw_buf_puts(b, ",\"parent\":null");
+    json_stack_ref(b, "created_stack", t->created_stack);
+    cw_buf_puts(b, "}");
+  }
+  cw_buf_puts(b, "]");
+}
+
+static void text_threads(struct cw_buf *b, const struct resolved *r)
+{
+  for (size_t i = 0; i < r->nthreads; i++) {
+    const struct rthread *t = &r->threads[i];
+    cw_buf_printf(b, "  Thread T%u (tid %d%s%s)", t->info.id, (int)t->info.tid,
+                  t->info.name[0] ? ", " : "", t->info.name);
+    if (t->created_stack < 0) {
+      cw_buf_puts(b, t->info.parent ? " was created by an unknown thread.\n"
+                                    : " is the main thread (or one concwatch did not see start).\n");
+      continue;
+    }
+    cw_buf_printf(b, " was created by T%u at:\n", t->info.parent);
+    text_frames(b, r, t->created_stack);
+  }
+}
+
+static void emit(struct cw_buf *text, struct cw_buf *json)
+{
+  cw_output_text(text->data, text->len);
+  cw_output_json_finding(json->data, json->len);
+}
+
+static void where(struct cw_buf *b, const struct resolved *r, int stack)
+{
+  if (stack < 0 || !r->stacks[stack].nframes) {
+    cw_buf_puts(b, "an unknown place");
+    return;
+  }
+  const struct cw_frame *f = &r->stacks[stack].frames[0];
+  cw_buf_printf(b, "%s", f->function);
+  if (f->file)
+    cw_buf_printf(b, " (%s:%d)", base_name(f->file), f->line);
+}
+
+/* ---- lock-order inversion ---- */
+
+static const char *mode_word(uint8_t kind, uint8_t modes)
+{
+  if (kind != CW_LOCK_RWLOCK)
+    return "";
+  return modes == CW_MODE_READ ? " (read)" : modes == CW_MODE_WRITE ? " (write)" : " (read/write)";
+}
+
+struct step_stacks {
+  int request, held;
+};
+
+static void resolve_lock_order(const struct cw_lock_order_finding *f, struct resolved *r,
+                               struct step_stacks *ss)
+{
+  r->nlocks = f->n;
+  r->locks = cw_alloc(f->n * sizeof *r->locks);
+  for (size_t i = 0; i < f->n; i++) {
+    const struct cw_finding_step *s = &f->steps[i];
+    ss[i].request = add_stack(r, "request", s->thread, (int)s->requests, s->request_stack);
+    ss[i].held = add_stack(r, "held", s->thread, (int)s->holds, s->held_stack);
+    add_thread(r, s->thread);
+  }
+  for (size_t i = 0; i < f->n; i++) {
+    r->locks[i].lock = &f->locks[i];
+    name_lock(&r->locks[i]);
+    r->locks[i].first_seen_stack =
+        add_stack(r, "lock-first-seen", f->locks[i].first_thread, (int)i, f->locks[i].first_seen);
+  }
+  for (size_t i = 0; i < r->nthreads; i++) {
+    struct rthread *t = &r->threads[i];
+    t->created_stack = add_stack(r, "thread-created", t->info.parent, -1, t->info.created_at);
+  }
+}
+
+static void lock_order_summary(struct cw_buf *b, const struct cw_lock_order_finding *f,
+                               const struct resolved *r, const struct step_stacks *ss)
+{
+  cw_buf_printf(b, "lock-order inversion (potential deadlock) between %zu locks: ", f->n);
+  for (size_t i = 0; i < f->n; i++) {
+    const struct cw_finding_step *s = &f->steps[i];
+    cw_buf_printf(b, "%sT%u takes %s while holding %s at ", i ? "; " : "", s->thread,
+                  r->locks[s->requests].name, r->locks[s->holds].name);
+    where(b, r, ss[i].request);
+  }
+}
+
+static void text_lock_order(struct cw_buf *b, const struct cw_lock_order_finding *f,
+                            const struct resolved *r, const struct step_stacks *ss, unsigned id)
+{
+  cw_buf_printf(b, "==%d== concwatch: lock-order-inversion (potential deadlock) #%u\n", (int)getpid(), id);
+  cw_buf_puts(b, "  Cycle: ");
+  for (size_t i = 0; i < f->n; i++)
+    cw_buf_printf(b, "L%zu %s (%s) -> ", i + 1, r->locks[i].name, cw_lock_kind_name(f->locks[i].kind));
+  cw_buf_printf(b, "L1\n  Each thread holds one lock and requests the next; run together they can deadlock.\n\n");
+  for (size_t i = 0; i < f->n; i++) {
+    const struct cw_finding_step *s = &f->steps[i];
+    const struct rlock *held = &r->locks[s->holds], *req = &r->locks[s->requests];
+    cw_buf_printf(b, "  Thread T%u requests L%zu %s%s while holding L%zu %s%s:\n", s->thread,
+                  s->requests + 1, req->name, mode_word(req->lock->kind, s->requests_modes),
+                  s->holds + 1, held->name, mode_word(held->lock->kind, s->holds_modes));
+    text_frames(b, r, ss[i].request);
+    cw_buf_printf(b, "  L%zu %s was acquired by T%u at:\n", s->holds + 1, held->name, s->thread);
+    text_frames(b, r, ss[i].held);
+    cw_buf_puts(b, "\n");
+  }
+  for (size_t i = 0; i < r->nlocks; i++) {
+    cw_buf_printf(b, "  L%zu %s (%s at 0x%lx) was first seen at:\n", i + 1, r->locks[i].name,
+                  cw_lock_kind_name(f->locks[i].kind), (unsigned long)f->locks[i].addr);
+    text_frames(b, r, r->locks[i].first_seen_stack);
+  }
+  cw_buf_puts(b, "\n");
+  text_threads(b, r);
+  cw_buf_printf(b, "==%d== end of finding #%u\n", (int)getpid(), id);
+}
+
+static void json_lock_order(struct cw_buf *b, const struct cw_lock_order_finding *f,
+                            const struct resolved *r, const struct step_stacks *ss, unsigned id)
+{
+  cw_buf_printf(b, "{\"kind\":\"lock-order-inversion\",\"id\":%u,\"pid\":%d,\"summary\":", id, (int)getpid());
+  struct cw_buf summary = {0};
+  lock_order_summary(&summary, f, r, ss);
+  cw_buf_json_string(b, summary.data);
+  cw_buf_free(&summary);
+  json_locks(b, r);
+  json_threads(b, r);
+  cw_buf_puts(b, ",\"cycle\":[");
+  for (size_t i = 0; i < f->n; i++) {
+    const struct cw_finding_step *s = &f->steps[i];
+    cw_buf_printf(b, "%s{\"thread\":\"T%u\",\"holds\":\"L%zu\",\"requests\":\"L%zu\"", i ? "," : "",
+                  s->thread, s->holds + 1, s->requests + 1);
+    json_stack_ref(b, "request_stack", ss[i].request);
+    json_stack_ref(b, "held_stack", ss[i].held);
+    cw_buf_puts(b, "}");
+  }
+  cw_buf_puts(b, "]");
+  json_stacks(b, r);
+  cw_buf_puts(b, "}");
+}
+
+void cw_report_lock_order(const struct cw_lock_order_finding *f)
+{
+  int saved_errno = errno;
+  cw_runtime_enter();
+  cw_lock_acquire(&report_lock);
+  unsigned id = atomic_fetch_add(&findings, 1) + 1;
+  struct resolved r = {0};
+  struct step_stacks *ss = cw_alloc(f->n * sizeof *ss);
+  resolve_lock_order(f, &r, ss);
+  struct cw_buf text = {0}, json = {0};
+  text_lock_order(&text, f, &r, ss, id);
+  json_lock_order(&json, f, &r, ss, id);
+  emit(&text, &json);
+  cw_buf_free(&text);
+  cw_buf_free(&json);
+  cw_free(ss);
+  free_resolved(&r);
+  cw_lock_release(&report_lock);
+  cw_runtime_leave();
+  errno = saved_errno;
+}
+
+void cw_report_warning(const char *msg)
+{
+  for (size_t i = 0; i < nwarned; i++)
+    if (!strcmp(warned[i].text, msg))
+      return;
+  if (nwarned < CW_ARRAY_LEN(warned))
+    snprintf(warned[nwarned++].text, sizeof warned[0].text, "%s", msg);
+  char line[256];
+  int n = snprintf(line, sizeof line, "concwatch: warning: %s\n", msg);
+  cw_write_all(2, line, (size_t)n);
+}
+
+void cw_report_prefork(void) { cw_lock_acquire(&report_lock); }
+
+void cw_report_postfork(int in_child)
+{
+  if (in_child) {
+    cw_lock_reset(&report_lock);
+    cw_output_postfork_child();
+  } else {
+    cw_lock_release(&report_lock);
+  }
+}

@@ -1,0 +1,100 @@
+#include "platform.h"
+
+#include <errno.h>
+#include <linux/futex.h>
+#include <stdatomic.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+static void futex_wait(_Atomic uint32_t *addr, uint32_t expected)
+{
+  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+
+static void futex_wake_one(_Atomic uint32_t *addr)
+{
+  syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
+/* Drepper's "mutex3" from "Futexes Are Tricky": no system call when uncontended. */
+void cw_lock_acquire(cw_lock_t *l)
+{
+  int saved_errno = errno;
+  uint32_t c = 0;
+  if (atomic_compare_exchange_strong(&l->state, &c, 1))
+    return;
+  if (c != 2)
+    c = atomic_exchange(&l->state, 2);
+  while (c != 0) {
+    futex_wait(&l->state, 2);
+    c = atomic_exchange(&l->state, 2);
+  }
+  errno = saved_errno;
+}
+
+void cw_lock_release(cw_lock_t *l)
+{
+  if (atomic_fetch_sub(&l->state, 1) != 1) {
+    int saved_errno = errno;
+    atomic_store(&l->state, 0);
+    futex_wake_one(&l->state);
+    errno = saved_errno;
+  }
+}
+
+void cw_lock_reset(cw_lock_t *l) { atomic_store(&l->state, 0); }
+
+pid_t cw_gettid(void) { return (pid_t)syscall(SYS_gettid); }
+
+uint64_t cw_now_ns(void)
+{
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void cw_sleep_ms(unsigned ms)
+{
+  struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+  int saved_errno = errno;
+  while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+  }
+  errno = saved_errno;
+}
+
+int cw_write_all(int fd, const void *buf, size_t len)
+{
+  int saved_errno = errno;
+  const char *p = buf;
+  int rc = 0;
+  while (len > 0) {
+    ssize_t n = write(fd, p, len);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      rc = -1;
+      break;
+    }
+    p += n;
+    len -= (size_t)n;
+  }
+  errno = saved_errno;
+  return rc;
+}
+
+void *cw_map(size_t size)
+{
+  int saved_errno = errno;
+  void *p = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  errno = saved_errno;
+  return p == MAP_FAILED ? NULL : p;
+}
+
+void cw_unmap(void *p, size_t size)
+{
+  int saved_errno = errno;
+  munmap(p, size);
+  errno = saved_errno;
+}

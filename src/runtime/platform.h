@@ -1,0 +1,40 @@
+/* Platform layer: the few OS services the engine needs, by raw system call where the libc
+ * version could re-enter the program (malloc, interposed pthread functions). Nothing here
+ * allocates or takes a pthread lock. */
+#ifndef CW_PLATFORM_H
+#define CW_PLATFORM_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#define CW_HIDDEN __attribute__((visibility("hidden")))
+#define CW_EXPORT __attribute__((visibility("default")))
+#define CW_LIKELY(x) __builtin_expect(!!(x), 1)
+#define CW_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#define CW_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* A small futex-based mutex for the engine's own critical sections. It never calls the
+ * interposed pthread API, so taking it can never recurse into concwatch. */
+typedef struct {
+  _Atomic uint32_t state; /* 0 free, 1 locked, 2 locked with waiters */
+} cw_lock_t;
+#define CW_LOCK_INIT {0}
+
+void cw_lock_acquire(cw_lock_t *l);
+void cw_lock_release(cw_lock_t *l);
+/* For fork: the child starts with every engine lock free. */
+void cw_lock_reset(cw_lock_t *l);
+
+pid_t cw_gettid(void);
+uint64_t cw_now_ns(void);
+void cw_sleep_ms(unsigned ms);
+
+/* Write all of buf (retrying short writes and EINTR); returns 0 or -1. Keeps errno. */
+int cw_write_all(int fd, const void *buf, size_t len);
+
+/* Anonymous memory straight from the kernel; NULL on failure. */
+void *cw_map(size_t size);
+void cw_unmap(void *p, size_t size);
+
+#endif

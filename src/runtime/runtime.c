@@ -1,0 +1,91 @@
+/* Start-up and process-wide state: options, output, the main thread. */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "../engine.h"
+#include "../lockorder/lockorder.h"
+#include "../report/report.h"
+#include "../stack/stack.h"
+#include "../stack/symbolize.h"
+#include "alloc.h"
+#include "options.h"
+#include "thread.h"
+
+static _Atomic int start_state; /* 0 not started, 1 starting, 2 done */
+
+const char *cw_lock_kind_name(enum cw_lock_kind kind)
+{
+  static const char *names[CW_LOCK_KINDS] = {"mutex", "rwlock", "spinlock", "semaphore"};
+  return (unsigned)kind < CW_LOCK_KINDS ? names[kind] : "lock";
+}
+
+static void read_options(void)
+{
+  char err[256];
+  switch (cw_options_parse(getenv("CONCWATCH_OPTIONS"), &cw_opt, err, sizeof err)) {
+  case CW_OPTIONS_OK:
+    return;
+  case CW_OPTIONS_HELP:
+    cw_options_print_help(1);
+    _exit(0);
+  case CW_OPTIONS_ERROR:
+    cw_write_all(2, err, __builtin_strlen(err));
+    cw_write_all(2, "\n", 1);
+    _exit(2);
+  }
+}
+
+void cw_runtime_start(void)
+{
+  int expected = 0;
+  if (!atomic_compare_exchange_strong(&start_state, &expected, 1))
+    return; /* started, or being started by this thread's earlier frame */
+  read_options();
+  cw_stack_init();
+  cw_symbolizer_init();
+  cw_report_init();
+  cw_threads_init_main();
+  atomic_store(&start_state, 2);
+  cw_ready = true;
+}
+
+int cw_exit_status(int status)
+{
+  if (cw_opt.exitcode && cw_report_findings() > 0)
+    return (int)cw_opt.exitcode;
+  return status;
+}
+
+/* fork: hold every engine lock across the call, in one fixed order, so that no lock is
+ * copied into the child in a locked state by another thread. */
+void cw_fork_prepare(void)
+{
+  cw_runtime_enter();
+  cw_report_prefork();
+  cw_lockorder_prefork();
+  cw_threads_prefork();
+  cw_stack_prefork();
+  cw_alloc_prefork();
+}
+
+void cw_fork_parent(void)
+{
+  cw_alloc_postfork(0);
+  cw_stack_postfork(0);
+  cw_threads_postfork(0);
+  cw_lockorder_postfork(0);
+  cw_report_postfork(0);
+  cw_runtime_leave();
+}
+
+void cw_fork_child(void)
+{
+  cw_alloc_postfork(1);
+  cw_stack_postfork(1);
+  cw_threads_postfork(1);
+  cw_lockorder_postfork(1);
+  cw_report_postfork(1);
+  cw_symbolizer_postfork_child();
+  cw_runtime_leave();
+}

@@ -1,0 +1,136 @@
+#include "thread.h"
+
+#include <string.h>
+
+#include "alloc.h"
+#include "../stack/stack.h"
+
+__thread struct cw_tls cw_tls __attribute__((tls_model("initial-exec")));
+bool cw_ready;
+
+static cw_lock_t registry_lock = CW_LOCK_INIT;
+static struct cw_thread **registry; /* indexed by id - 1 */
+static uint32_t nthreads, registry_cap;
+
+struct cw_thread_start {
+  struct cw_thread *thread;
+  void *(*fn)(void *);
+  void *arg;
+};
+
+static struct cw_thread *new_thread(uint32_t parent, cw_stack_id created_at)
+{
+  struct cw_thread *t = cw_alloc(sizeof *t);
+  t->parent = parent;
+  t->created_at = created_at;
+  cw_lock_acquire(&registry_lock);
+  CW_GROW(registry, registry_cap, nthreads + 1);
+  registry[nthreads] = t;
+  t->id = ++nthreads;
+  cw_lock_release(&registry_lock);
+  return t;
+}
+
+static void attach(struct cw_thread *t)
+{
+  t->tid = cw_gettid();
+  t->alive = true;
+  cw_tls.thread = t;
+}
+
+struct cw_thread *cw_thread_register_current(void)
+{
+  struct cw_thread *t = new_thread(0, 0);
+  attach(t);
+  return t;
+}
+
+void cw_threads_init_main(void)
+{
+  if (cw_tls.thread)
+    return;
+  struct cw_thread *t = cw_thread_register_current();
+  cw_thread_set_name(t, "main");
+}
+
+struct cw_thread_start *cw_thread_prepare(void *(*fn)(void *), void *arg, uintptr_t pc)
+{
+  struct cw_thread *self = cw_thread_current();
+  if (!self)
+    return NULL;
+  struct cw_thread_start *s = cw_alloc(sizeof *s);
+  s->thread = new_thread(self->id, cw_stack_capture(pc));
+  s->fn = fn;
+  s->arg = arg;
+  return s;
+}
+
+void cw_thread_abandon(struct cw_thread_start *s)
+{
+  s->thread->alive = false;
+  cw_free(s);
+}
+
+void *cw_thread_trampoline(void *start)
+{
+  struct cw_thread_start s = *(struct cw_thread_start *)start;
+  cw_free(start);
+  attach(s.thread);
+  void *ret = s.fn(s.arg);
+  cw_thread_exiting();
+  return ret;
+}
+
+void cw_thread_exiting(void)
+{
+  struct cw_thread *t = cw_tls.thread;
+  if (!t || !t->alive)
+    return;
+  t->alive = false;
+  /* The record stays (reports name it); the per-thread working memory goes. */
+  cw_free(t->held);
+  cw_free(t->chain_cache);
+  t->held = NULL;
+  t->chain_cache = NULL;
+  t->nheld = t->held_cap = 0;
+}
+
+void cw_thread_set_name(struct cw_thread *t, const char *name)
+{
+  strncpy(t->name, name, sizeof t->name - 1);
+  t->name[sizeof t->name - 1] = 0;
+}
+
+bool cw_thread_info(uint32_t id, struct cw_thread_info *out)
+{
+  bool found = false;
+  cw_lock_acquire(&registry_lock);
+  if (id >= 1 && id <= nthreads) {
+    struct cw_thread *t = registry[id - 1];
+    out->id = t->id;
+    out->parent = t->parent;
+    out->tid = t->tid;
+    out->created_at = t->created_at;
+    memcpy(out->name, t->name, sizeof out->name);
+    found = true;
+  }
+  cw_lock_release(&registry_lock);
+  return found;
+}
+
+void cw_threads_prefork(void) { cw_lock_acquire(&registry_lock); }
+
+/* In the child only the forking thread exists; the others' records stay for reports. */
+void cw_threads_postfork(int in_child)
+{
+  if (!in_child) {
+    cw_lock_release(&registry_lock);
+    return;
+  }
+  cw_lock_reset(&registry_lock);
+  for (uint32_t i = 0; i < nthreads; i++)
+    if (registry[i] != cw_tls.thread)
+      registry[i]->alive = false;
+  if (cw_tls.thread)
+    cw_tls.thread->tid = cw_gettid();
+}

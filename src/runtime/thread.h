@@ -1,0 +1,85 @@
+/* Threads as the engine knows them: a small record per thread (kept after it exits, so reports
+ * can name it), reached from the running thread through one initial-exec TLS pointer. */
+#ifndef CW_THREAD_H
+#define CW_THREAD_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "platform.h"
+
+typedef uint32_t cw_stack_id; /* 0 = no stack */
+
+/* A lock the thread holds, in acquisition order. */
+struct cw_held {
+  const void *lock;
+  uint64_t chain;  /* hash of this entry and every entry below it (lockdep's chain key) */
+  uintptr_t pc;    /* return address of the acquiring call */
+  uintptr_t sp;    /* caller's stack pointer at that call: finds the caller frames later */
+  uint8_t kind;    /* enum cw_lock_kind */
+  uint8_t mode;    /* CW_MODE_READ / CW_MODE_WRITE */
+  uint8_t flags;   /* CW_HELD_TRY: taken by a try-lock that did not block */
+};
+
+#define CW_HELD_TRY 1u
+
+struct cw_thread {
+  uint32_t id; /* T1 is the first thread concwatch saw (normally main) */
+  pid_t tid;
+  uint32_t parent;         /* id of the creating thread, 0 if unknown */
+  cw_stack_id created_at;  /* stack of the pthread_create call */
+  bool alive;
+  char name[32];
+
+  struct cw_held *held;
+  uint32_t nheld, held_cap;
+  uint64_t *chain_cache;   /* validated (held chain, new lock) keys; see lockorder.c */
+};
+
+struct cw_tls {
+  struct cw_thread *thread;
+  int in_runtime; /* >0 while the engine runs foreign code (unwinder, loader): do not track */
+};
+
+extern __thread struct cw_tls cw_tls __attribute__((tls_model("initial-exec")));
+extern bool cw_ready; /* the engine finished start-up and is tracking */
+
+struct cw_thread *cw_thread_register_current(void);
+
+/* The calling thread's record, or NULL when events must not be tracked (engine not started,
+ * or the event comes from inside the engine). Creates the record for threads concwatch did
+ * not see start. */
+static inline struct cw_thread *cw_thread_current(void)
+{
+  if (CW_UNLIKELY(!cw_ready || cw_tls.in_runtime))
+    return NULL;
+  struct cw_thread *t = cw_tls.thread;
+  return CW_LIKELY(t != NULL) ? t : cw_thread_register_current();
+}
+
+static inline void cw_runtime_enter(void) { cw_tls.in_runtime++; }
+static inline void cw_runtime_leave(void) { cw_tls.in_runtime--; }
+
+/* Thread start hand-off from pthread_create to the new thread. */
+struct cw_thread_start;
+struct cw_thread_start *cw_thread_prepare(void *(*fn)(void *), void *arg, uintptr_t pc);
+void *cw_thread_trampoline(void *start);
+void cw_thread_abandon(struct cw_thread_start *start);
+void cw_thread_exiting(void);
+
+/* Copy of a thread's identity for reports; false if the id is unknown. */
+struct cw_thread_info {
+  uint32_t id, parent;
+  pid_t tid;
+  cw_stack_id created_at;
+  char name[32];
+};
+bool cw_thread_info(uint32_t id, struct cw_thread_info *out);
+void cw_thread_set_name(struct cw_thread *t, const char *name);
+
+void cw_threads_init_main(void);
+void cw_threads_prefork(void);
+void cw_threads_postfork(int in_child);
+
+#endif
