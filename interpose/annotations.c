@@ -25,7 +25,7 @@ CW_EXPORT void concwatch_lock_acquire_begin(const void *lock, unsigned flags)
 
 CW_EXPORT void concwatch_lock_acquired(const void *lock, unsigned flags)
 {
-  cw_lock_post(lock, CW_LOCK_MUTEX, mode_of(flags), how_of(flags), 1, CW_CALLER_PC, CW_CALLER_SP);
+  cw_lock_post(cw_thread_current(), lock, CW_LOCK_MUTEX, mode_of(flags), how_of(flags), 1, CW_CALLER_PC, CW_CALLER_SP);
 }
 
 CW_EXPORT void concwatch_lock_released(const void *lock) { cw_unlock(lock, CW_LOCK_MUTEX); }

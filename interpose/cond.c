@@ -42,10 +42,9 @@ CW_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 /* The mutex is released for the wait and retaken (a blocking acquisition) before return. */
 #define WAIT(call)                                                                       \
   do {                                                                                   \
-    uintptr_t pc = CW_CALLER_PC, sp = CW_CALLER_SP;                                      \
     cw_unlock(m, CW_LOCK_MUTEX);                                                         \
     int rc = call;                                                                       \
-    cw_lock_post(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, 1, pc, sp);           \
+    cw_lock_post(cw_thread_current(), m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, 1, CW_CALLER_PC, CW_CALLER_SP); \
     return rc;                                                                           \
   } while (0)
 

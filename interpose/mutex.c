@@ -37,10 +37,9 @@ CW_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
 CW_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
 {
   CW_ENSURE(pthread_mutex_lock);
-  uintptr_t pc = CW_CALLER_PC, sp = CW_CALLER_SP;
-  cw_lock_pre(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, pc, sp);
+  struct cw_thread *self = cw_lock_pre(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, CW_CALLER_PC, CW_CALLER_SP);
   int rc = real_pthread_mutex_lock(m);
-  cw_lock_post(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, acquired(rc), pc, sp);
+  cw_lock_post(self, m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, acquired(rc), CW_CALLER_PC, CW_CALLER_SP);
   return rc;
 }
 
@@ -48,27 +47,25 @@ CW_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
 {
   CW_ENSURE(pthread_mutex_trylock);
   int rc = real_pthread_mutex_trylock(m);
-  cw_lock_post(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TRY, acquired(rc), CW_CALLER_PC, CW_CALLER_SP);
+  cw_lock_post(cw_thread_current(), m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TRY, acquired(rc), CW_CALLER_PC, CW_CALLER_SP);
   return rc;
 }
 
 CW_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
 {
   CW_ENSURE(pthread_mutex_timedlock);
-  uintptr_t pc = CW_CALLER_PC, sp = CW_CALLER_SP;
-  cw_lock_pre(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TIMED, pc, sp);
+  struct cw_thread *self = cw_lock_pre(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TIMED, CW_CALLER_PC, CW_CALLER_SP);
   int rc = real_pthread_mutex_timedlock(m, abstime);
-  cw_lock_post(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TIMED, acquired(rc), pc, sp);
+  cw_lock_post(self, m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TIMED, acquired(rc), CW_CALLER_PC, CW_CALLER_SP);
   return rc;
 }
 
 CW_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
 {
   CW_ENSURE(pthread_mutex_clocklock);
-  uintptr_t pc = CW_CALLER_PC, sp = CW_CALLER_SP;
-  cw_lock_pre(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TIMED, pc, sp);
+  struct cw_thread *self = cw_lock_pre(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TIMED, CW_CALLER_PC, CW_CALLER_SP);
   int rc = real_pthread_mutex_clocklock(m, clock, abstime);
-  cw_lock_post(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TIMED, acquired(rc), pc, sp);
+  cw_lock_post(self, m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TIMED, acquired(rc), CW_CALLER_PC, CW_CALLER_SP);
   return rc;
 }
 

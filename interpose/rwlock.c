@@ -17,10 +17,9 @@ CW_REAL(pthread_rwlock_unlock);
 
 #define ACQUIRE(mode, how, call)                                                         \
   do {                                                                                   \
-    uintptr_t pc = CW_CALLER_PC, sp = CW_CALLER_SP;                                      \
-    cw_lock_pre(l, CW_LOCK_RWLOCK, mode, how, pc, sp);                                   \
+    struct cw_thread *self = cw_lock_pre(l, CW_LOCK_RWLOCK, mode, how, CW_CALLER_PC, CW_CALLER_SP);                                   \
     int rc = call;                                                                       \
-    cw_lock_post(l, CW_LOCK_RWLOCK, mode, how, rc == 0, pc, sp);                         \
+    cw_lock_post(self, l, CW_LOCK_RWLOCK, mode, how, rc == 0, CW_CALLER_PC, CW_CALLER_SP);                         \
     return rc;                                                                           \
   } while (0)
 

@@ -62,10 +62,9 @@ CW_EXPORT int sem_close(sem_t *s)
 
 #define WAIT(how, call)                                                                  \
   do {                                                                                   \
-    uintptr_t pc = CW_CALLER_PC, sp = CW_CALLER_SP;                                      \
-    cw_lock_pre(s, CW_LOCK_SEM, CW_MODE_WRITE, how, pc, sp);                             \
+    struct cw_thread *self = cw_lock_pre(s, CW_LOCK_SEM, CW_MODE_WRITE, how, CW_CALLER_PC, CW_CALLER_SP);                             \
     int rc = call;                                                                       \
-    cw_lock_post(s, CW_LOCK_SEM, CW_MODE_WRITE, how, rc == 0, pc, sp);                   \
+    cw_lock_post(self, s, CW_LOCK_SEM, CW_MODE_WRITE, how, rc == 0, CW_CALLER_PC, CW_CALLER_SP);                   \
     return rc;                                                                           \
   } while (0)
 

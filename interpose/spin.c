@@ -30,10 +30,9 @@ CW_EXPORT int pthread_spin_destroy(pthread_spinlock_t *l)
 CW_EXPORT int pthread_spin_lock(pthread_spinlock_t *l)
 {
   CW_ENSURE(pthread_spin_lock);
-  uintptr_t pc = CW_CALLER_PC, sp = CW_CALLER_SP;
-  cw_lock_pre((const void *)l, CW_LOCK_SPIN, CW_MODE_WRITE, CW_ACQ_BLOCKING, pc, sp);
+  struct cw_thread *self = cw_lock_pre((const void *)l, CW_LOCK_SPIN, CW_MODE_WRITE, CW_ACQ_BLOCKING, CW_CALLER_PC, CW_CALLER_SP);
   int rc = real_pthread_spin_lock(l);
-  cw_lock_post((const void *)l, CW_LOCK_SPIN, CW_MODE_WRITE, CW_ACQ_BLOCKING, rc == 0, pc, sp);
+  cw_lock_post(self, (const void *)l, CW_LOCK_SPIN, CW_MODE_WRITE, CW_ACQ_BLOCKING, rc == 0, CW_CALLER_PC, CW_CALLER_SP);
   return rc;
 }
 
@@ -41,7 +40,7 @@ CW_EXPORT int pthread_spin_trylock(pthread_spinlock_t *l)
 {
   CW_ENSURE(pthread_spin_trylock);
   int rc = real_pthread_spin_trylock(l);
-  cw_lock_post((const void *)l, CW_LOCK_SPIN, CW_MODE_WRITE, CW_ACQ_TRY, rc == 0, CW_CALLER_PC,
+  cw_lock_post(cw_thread_current(), (const void *)l, CW_LOCK_SPIN, CW_MODE_WRITE, CW_ACQ_TRY, rc == 0, CW_CALLER_PC,
                CW_CALLER_SP);
   return rc;
 }

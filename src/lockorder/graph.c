@@ -4,13 +4,14 @@
 #include <string.h>
 
 #include "../engine.h"
+#include "held.h"
 
 static struct cw_node *nodes_by_addr;
 static struct cw_edge *edges_by_key;
 static size_t nnodes, nedges;
 static uint64_t next_node_id = 1;
 static uint32_t visit_generation;
-static _Atomic uint64_t epoch;
+_Atomic uint64_t cw_graph_epoch_counter;
 
 /* Pages holding nodes, for free(): a lock-free bitmap answers "certainly not" for most
  * blocks; the page table gives the nodes on a page. Bits are never cleared (a stale bit only
@@ -85,7 +86,7 @@ void cw_graph_reset(void)
 
 size_t cw_graph_node_count(void) { return nnodes; }
 size_t cw_graph_edge_count(void) { return nedges; }
-uint64_t cw_graph_epoch(void) { return atomic_load_explicit(&epoch, memory_order_acquire); }
+uint64_t cw_graph_epoch(void) { return atomic_load_explicit(&cw_graph_epoch_counter, memory_order_acquire); }
 
 struct cw_node *cw_graph_find_node(uintptr_t addr)
 {
@@ -142,7 +143,7 @@ void cw_graph_remove_node(struct cw_node *n)
   cw_free(n->in);
   cw_free(n);
   nnodes--;
-  atomic_fetch_add_explicit(&epoch, 1, memory_order_release);
+  atomic_fetch_add_explicit(&cw_graph_epoch_counter, 1, memory_order_release);
 }
 
 size_t cw_graph_remove_range(uintptr_t start, size_t size)

@@ -6,6 +6,7 @@
 #include "../runtime/options.h"
 #include "../stack/stack.h"
 #include "graph.h"
+#include "held.h"
 
 /* The graph, the reported-cycle set and all slow-path work are serialized by graph_lock.
  * The fast path (a chain already validated) touches only the thread's own memory. */
@@ -17,58 +18,22 @@ struct reported {
 };
 static struct reported *reported_cycles;
 
-#define CHAIN_CACHE_SIZE 1024u /* power of two */
 #define UNWIND_MAX 256
 
-static uint64_t mix(uint64_t h, uint64_t v)
-{
-  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
-  h *= 0xff51afd7ed558ccdull;
-  return h ^ (h >> 33);
-}
+/* ---- held-lock stack (the inline half is in held.h) ---- */
 
-static uint64_t entry_tag(const void *lock, unsigned kind, unsigned mode, unsigned flags)
-{
-  return mix((uintptr_t)lock, kind | mode << 4 | flags << 8);
-}
+void cw_held_grow(struct cw_thread *t) { CW_GROW(t->held, t->held_cap, t->nheld + 1); }
 
-/* ---- held-lock stack ---- */
-
-static void rechain_from(struct cw_thread *t, uint32_t from)
-{
-  for (uint32_t i = from; i < t->nheld; i++) {
-    struct cw_held *h = &t->held[i];
-    uint64_t below = i ? t->held[i - 1].chain : 0;
-    h->chain = mix(below, entry_tag(h->lock, h->kind, h->mode, h->flags));
-  }
-}
-
-void cw_lockorder_push(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
-                       enum cw_lock_mode mode, enum cw_acquire_how how, uintptr_t pc, uintptr_t sp)
-{
-  if (CW_UNLIKELY(t->nheld == t->held_cap))
-    CW_GROW(t->held, t->held_cap, t->nheld + 1);
-  struct cw_held *h = &t->held[t->nheld];
-  h->lock = lock;
-  h->pc = pc;
-  h->sp = sp;
-  h->kind = (uint8_t)kind;
-  h->mode = (uint8_t)mode;
-  h->flags = how == CW_ACQ_TRY ? CW_HELD_TRY : 0;
-  uint64_t below = t->nheld ? t->held[t->nheld - 1].chain : 0;
-  h->chain = mix(below, entry_tag(lock, kind, mode, h->flags));
-  t->nheld++;
-}
-
-bool cw_lockorder_pop(struct cw_thread *t, const void *lock)
+bool cw_held_pop_slow(struct cw_thread *t, const void *lock)
 {
   for (uint32_t i = t->nheld; i-- > 0;) {
     if (t->held[i].lock != lock)
       continue;
     t->nheld--;
-    if (i != t->nheld) { /* released out of order */
-      memmove(&t->held[i], &t->held[i + 1], (t->nheld - i) * sizeof *t->held);
-      rechain_from(t, i);
+    memmove(&t->held[i], &t->held[i + 1], (t->nheld - i) * sizeof *t->held);
+    for (uint32_t k = i; k < t->nheld; k++) { /* released out of order: re-chain above it */
+      struct cw_held *h = &t->held[k];
+      h->chain = cw_chain_step(k ? t->held[k - 1].chain : 0, h->lock, h->kind, h->mode, h->flags);
     }
     return true;
   }
@@ -215,47 +180,36 @@ static void validate(struct request *r)
   }
 }
 
-static uint64_t cache_key(const struct cw_thread *t, const void *lock, unsigned kind, unsigned mode)
-{
-  uint64_t k = mix(t->held[t->nheld - 1].chain, entry_tag(lock, kind, mode, 0));
-  return mix(k, cw_graph_epoch()) | 1; /* never 0: 0 marks an empty slot */
-}
-
 void cw_lockorder_check(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
-                        enum cw_lock_mode mode, enum cw_acquire_how how, uintptr_t pc,
-                        uintptr_t sp)
+                        enum cw_lock_mode mode, uint64_t key)
 {
-  (void)pc;
-  (void)sp;
-  if (how == CW_ACQ_TRY || t->nheld == 0 || !cw_opt.detect_lock_order)
-    return;
-  uint64_t key = cache_key(t, lock, kind, mode);
-  if (CW_LIKELY(t->chain_cache != NULL) && t->chain_cache[key & (CHAIN_CACHE_SIZE - 1)] == key)
-    return; /* this exact chain was validated before and nothing was forgotten since */
   if (!t->chain_cache)
-    t->chain_cache = cw_alloc(CHAIN_CACHE_SIZE * sizeof *t->chain_cache);
+    t->chain_cache = cw_alloc(CW_CHAIN_CACHE_SIZE * sizeof *t->chain_cache);
+  if (cw_opt.detect_lock_order) {
+    struct request *r = cw_alloc(sizeof *r);
+    r->t = t;
+    r->lock = lock;
+    r->kind = kind;
+    r->mode = mode;
+    r->nframes = cw_unwind(r->frames, UNWIND_MAX);
+    uintptr_t pcs[UNWIND_MAX];
+    size_t depth = (size_t)cw_opt.stack_depth, n = 0;
+    for (size_t i = 0; i < r->nframes && n < depth; i++)
+      pcs[n++] = r->frames[i].pc;
+    r->stack = cw_stack_intern(pcs, n);
 
-  struct request *r = cw_alloc(sizeof *r);
-  r->t = t;
-  r->lock = lock;
-  r->kind = kind;
-  r->mode = mode;
-  r->nframes = cw_unwind(r->frames, UNWIND_MAX);
-  uintptr_t pcs[UNWIND_MAX];
-  size_t depth = (size_t)cw_opt.stack_depth, n = 0;
-  for (size_t i = 0; i < r->nframes && n < depth; i++)
-    pcs[n++] = r->frames[i].pc;
-  r->stack = cw_stack_intern(pcs, n);
-
-  cw_lock_acquire(&graph_lock);
-  validate(r);
-  cw_lock_release(&graph_lock);
-  for (size_t i = 0; i < r->nfound; i++) {
-    cw_report_lock_order(r->found[i]);
-    free_finding(r->found[i]);
+    cw_lock_acquire(&graph_lock);
+    validate(r);
+    cw_lock_release(&graph_lock);
+    for (size_t i = 0; i < r->nfound; i++) {
+      cw_report_lock_order(r->found[i]);
+      free_finding(r->found[i]);
+    }
+    cw_free(r);
+    /* Nodes forgotten meanwhile moved the epoch: file the chain under the current one. */
+    key = cw_chain_cache_key(t, lock, kind, mode);
   }
-  cw_free(r);
-  t->chain_cache[key & (CHAIN_CACHE_SIZE - 1)] = cache_key(t, lock, kind, mode);
+  t->chain_cache[key & (CW_CHAIN_CACHE_SIZE - 1)] = key;
 }
 
 /* ---- forgetting locks ---- */

@@ -6,15 +6,11 @@
 #include "../engine.h"
 #include "../runtime/thread.h"
 
-/* Before a blocking or timed acquisition: add the edges it implies and report a cycle before
- * the thread can block. A try-lock adds nothing. */
+/* Before a blocking or timed acquisition while holding locks, when the chain cache does not
+ * know this (held stack, lock) yet: add the edges it implies and report a cycle before the
+ * thread can block, then remember the chain. */
 void cw_lockorder_check(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
-                        enum cw_lock_mode mode, enum cw_acquire_how how, uintptr_t pc,
-                        uintptr_t sp);
-void cw_lockorder_push(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
-                       enum cw_lock_mode mode, enum cw_acquire_how how, uintptr_t pc, uintptr_t sp);
-/* Drop the most recent entry for lock; false if the thread did not hold it. */
-bool cw_lockorder_pop(struct cw_thread *t, const void *lock);
+                        enum cw_lock_mode mode, uint64_t chain_key);
 bool cw_lockorder_holds(const struct cw_thread *t, const void *lock);
 
 /* The lock's memory is gone or re-initialized: forget it (a new lock may take its address). */

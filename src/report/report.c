@@ -79,6 +79,17 @@ static bool frame_is_ours(const struct cw_frame *f, const char *self_module)
   return f->module && self_module && !strcmp(f->module, self_module);
 }
 
+/* The C runtime's frames below main and below a thread's start function. */
+static bool is_runtime_start(const char *function)
+{
+  static const char *names[] = {"start_thread", "clone3", "__clone3", "clone", "__clone", "_start",
+                                "__libc_start_main", "__libc_start_call_main"};
+  for (size_t i = 0; i < CW_ARRAY_LEN(names); i++)
+    if (!strcmp(function, names[i]))
+      return true;
+  return false;
+}
+
 /* Frames shown: the program's, from the intercepted call up to main (or the thread's start);
  * concwatch's own frames (the thread trampoline) and the C runtime below main are left out. */
 static void resolve_frames(struct rstack *s)
@@ -96,7 +107,7 @@ static void resolve_frames(struct rstack *s)
   for (size_t i = 0; i < n; i++) {
     struct cw_frame *f = &s->frames[s->nframes];
     cw_symbolize_code(pcs[i], true, f);
-    if (frame_is_ours(f, self_module))
+    if (frame_is_ours(f, self_module) || is_runtime_start(f->function))
       continue;
     s->nframes++;
     if (!strcmp(f->function, "main"))
@@ -361,8 +372,12 @@ static void text_lock_order(struct cw_buf *b, const struct cw_lock_order_finding
 {
   cw_buf_printf(b, "==%d== concwatch: lock-order-inversion (potential deadlock) #%u\n", (int)getpid(), id);
   cw_buf_puts(b, "  Cycle: ");
-  for (size_t i = 0; i < f->n; i++)
-    cw_buf_printf(b, "L%zu %s (%s) -> ", i + 1, r->locks[i].name, cw_lock_kind_name(f->locks[i].kind));
+  for (size_t i = 0; i < f->n; i++) {
+    cw_buf_printf(b, "L%zu %s", i + 1, r->locks[i].name);
+    if (r->locks[i].has_name)
+      cw_buf_printf(b, " (%s)", cw_lock_kind_name(f->locks[i].kind));
+    cw_buf_puts(b, " -> ");
+  }
   cw_buf_printf(b, "L1\n  Each thread holds one lock and requests the next; run together they can deadlock.\n\n");
   for (size_t i = 0; i < f->n; i++) {
     const struct cw_finding_step *s = &f->steps[i];
@@ -376,8 +391,11 @@ static void text_lock_order(struct cw_buf *b, const struct cw_lock_order_finding
     cw_buf_puts(b, "\n");
   }
   for (size_t i = 0; i < r->nlocks; i++) {
-    cw_buf_printf(b, "  L%zu %s (%s at 0x%lx) was first seen at:\n", i + 1, r->locks[i].name,
-                  cw_lock_kind_name(f->locks[i].kind), (unsigned long)f->locks[i].addr);
+    if (r->locks[i].has_name)
+      cw_buf_printf(b, "  L%zu %s (%s at 0x%lx) was first seen at:\n", i + 1, r->locks[i].name,
+                    cw_lock_kind_name(f->locks[i].kind), (unsigned long)f->locks[i].addr);
+    else
+      cw_buf_printf(b, "  L%zu %s was first seen at:\n", i + 1, r->locks[i].name);
     text_frames(b, r, r->locks[i].first_seen_stack);
   }
   cw_buf_puts(b, "\n");

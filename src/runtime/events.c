@@ -27,47 +27,32 @@ void cw_lock_destroyed(const void *lock, enum cw_lock_kind kind)
   errno = saved_errno;
 }
 
-void cw_lock_pre(const void *lock, enum cw_lock_kind kind, enum cw_lock_mode mode,
-                 enum cw_acquire_how how, uintptr_t pc, uintptr_t sp)
+void cw_lock_pre_slow(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
+                      enum cw_lock_mode mode, uint64_t chain_key)
 {
-  struct cw_thread *t = cw_thread_current();
-  if (!t || t->nheld == 0)
-    return;
   int saved_errno = errno;
-  cw_lockorder_check(t, lock, kind, mode, how, pc, sp);
+  cw_lockorder_check(t, lock, kind, mode, chain_key);
   errno = saved_errno;
 }
 
-void cw_lock_post(const void *lock, enum cw_lock_kind kind, enum cw_lock_mode mode,
-                  enum cw_acquire_how how, bool acquired, uintptr_t pc, uintptr_t sp)
+void cw_sem_acquired(struct cw_thread *t, const void *sem, enum cw_acquire_how how, uintptr_t pc,
+                     uintptr_t sp)
 {
-  struct cw_thread *t = cw_thread_current();
-  if (!t || !acquired)
-    return;
-  int saved_errno = errno;
-  if (kind == CW_LOCK_SEM && cw_lockorder_holds(t, lock)) {
+  if (cw_lockorder_holds(t, sem)) {
     /* Waiting twice without posting: this semaphore counts events, it is not a lock. */
-    cw_lockorder_pop(t, lock);
-    cw_lockorder_sem_is_signal(lock);
-  } else {
-    cw_lockorder_push(t, lock, kind, mode, how, pc, sp);
-  }
-  errno = saved_errno;
-}
-
-void cw_unlock(const void *lock, enum cw_lock_kind kind)
-{
-  (void)kind;
-  struct cw_thread *t = cw_thread_current();
-  if (!t)
+    int saved_errno = errno;
+    cw_held_pop(t, sem);
+    cw_lockorder_sem_is_signal(sem);
+    errno = saved_errno;
     return;
-  cw_lockorder_pop(t, lock);
+  }
+  cw_held_push(t, sem, CW_LOCK_SEM, CW_MODE_WRITE, how == CW_ACQ_TRY ? CW_HELD_TRY : 0, pc, sp);
 }
 
 void cw_sem_post(const void *sem)
 {
   struct cw_thread *t = cw_thread_current();
-  if (!t || cw_lockorder_pop(t, sem))
+  if (!t || cw_held_pop(t, sem))
     return;
   /* Posted by a thread that did not take it: a signal between threads. */
   int saved_errno = errno;

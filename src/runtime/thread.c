@@ -36,11 +36,17 @@ static void attach(struct cw_thread *t)
   t->tid = cw_gettid();
   t->alive = true;
   cw_tls.thread = t;
+  if (!cw_tls.in_runtime)
+    cw_tls.active = t;
 }
 
-struct cw_thread *cw_thread_register_current(void)
+struct cw_thread *cw_thread_current_slow(void)
 {
-  struct cw_thread *t = new_thread(0, 0);
+  if (!cw_ready || cw_tls.in_runtime)
+    return NULL;
+  if (cw_tls.thread) /* exited, or between runtime_enter/leave */
+    return cw_tls.thread->alive ? (cw_tls.active = cw_tls.thread) : NULL;
+  struct cw_thread *t = new_thread(0, 0); /* a thread concwatch did not see start */
   attach(t);
   return t;
 }
@@ -49,7 +55,8 @@ void cw_threads_init_main(void)
 {
   if (cw_tls.thread)
     return;
-  struct cw_thread *t = cw_thread_register_current();
+  struct cw_thread *t = new_thread(0, 0);
+  attach(t);
   cw_thread_set_name(t, "main");
 }
 
@@ -87,6 +94,7 @@ void cw_thread_exiting(void)
   if (!t || !t->alive)
     return;
   t->alive = false;
+  cw_tls.active = NULL;
   /* The record stays (reports name it); the per-thread working memory goes. */
   cw_free(t->held);
   cw_free(t->chain_cache);

@@ -37,29 +37,39 @@ struct cw_thread {
   uint64_t *chain_cache;   /* validated (held chain, new lock) keys; see lockorder.c */
 };
 
+/* `active` is the thread's record while events may be tracked and NULL otherwise (before
+ * start-up, after the thread's exit, and while the engine runs foreign code such as the
+ * unwinder or the loader): the fast path tests one TLS word. */
 struct cw_tls {
+  struct cw_thread *active;
   struct cw_thread *thread;
-  int in_runtime; /* >0 while the engine runs foreign code (unwinder, loader): do not track */
+  int in_runtime;
 };
 
 extern __thread struct cw_tls cw_tls __attribute__((tls_model("initial-exec")));
 extern bool cw_ready; /* the engine finished start-up and is tracking */
 
-struct cw_thread *cw_thread_register_current(void);
+struct cw_thread *cw_thread_current_slow(void);
 
-/* The calling thread's record, or NULL when events must not be tracked (engine not started,
- * or the event comes from inside the engine). Creates the record for threads concwatch did
- * not see start. */
+/* The calling thread's record, or NULL when events must not be tracked. Creates the record
+ * for threads concwatch did not see start. */
 static inline struct cw_thread *cw_thread_current(void)
 {
-  if (CW_UNLIKELY(!cw_ready || cw_tls.in_runtime))
-    return NULL;
-  struct cw_thread *t = cw_tls.thread;
-  return CW_LIKELY(t != NULL) ? t : cw_thread_register_current();
+  struct cw_thread *t = cw_tls.active;
+  return CW_LIKELY(t != NULL) ? t : cw_thread_current_slow();
 }
 
-static inline void cw_runtime_enter(void) { cw_tls.in_runtime++; }
-static inline void cw_runtime_leave(void) { cw_tls.in_runtime--; }
+static inline void cw_runtime_enter(void)
+{
+  cw_tls.in_runtime++;
+  cw_tls.active = NULL;
+}
+
+static inline void cw_runtime_leave(void)
+{
+  if (--cw_tls.in_runtime == 0 && cw_tls.thread && cw_tls.thread->alive && cw_ready)
+    cw_tls.active = cw_tls.thread;
+}
 
 /* Thread start hand-off from pthread_create to the new thread. */
 struct cw_thread_start;

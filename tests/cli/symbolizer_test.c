@@ -27,7 +27,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define ANSWER_TIMEOUT_MS 20000
+#define ANSWER_TIMEOUT_MS 10000
 
 static int failures;
 
@@ -113,9 +113,11 @@ static bool ask(struct symbolizer *s, const char *request, char *answer, size_t 
     int n = snprintf(line, sizeof(line), "%s\n", request);
     if (write(s->to_child, line, (size_t)n) != n)
         fatal("write to symbolizer");
+    /* Without an answer the conversation is out of step: stop here. */
     if (!read_line(s->from_child, answer, size)) {
-        fail("no answer (timeout or EOF) to request '%s'", request);
-        return false;
+        printf("FATAL: no answer within %d ms (unflushed output, crash or EOF) to '%s'\n",
+               ANSWER_TIMEOUT_MS, request);
+        exit(1);
     }
     return true;
 }
