@@ -71,13 +71,13 @@ struct option_list {
 static void add_option(struct option_list *options, const char *key_value)
 {
     const char *equals = strchr(key_value, '=');
-    if (equals == NULL || equals == key_value)
+    if (equals == NULL || equals == key_value || equals[1] == '\0')
         die(EXIT_USAGE, "option must look like key=value: '%s'", key_value);
-    /* The runtime splits CONCWATCH_OPTIONS on whitespace. */
-    if (strpbrk(key_value, " \t\n") != NULL)
-        die(EXIT_USAGE, "option must not contain spaces: '%s'", key_value);
+    /* The runtime splits CONCWATCH_OPTIONS at whitespace and commas. */
+    if (strpbrk(key_value, " \t\n,") != NULL)
+        die(EXIT_USAGE, "option must not contain spaces or commas: '%s'", key_value);
     char *old = options->text;
-    options->text = old == NULL ? strdup(key_value) : concat3(old, " ", key_value);
+    options->text = concat3(old != NULL ? old : "", old != NULL ? " " : "", key_value);
     free(old);
 }
 

@@ -8,7 +8,11 @@
  * line, flushed after each answer):
  *
  *   C <module-path> 0x<addr>   ->  <function>\t<file>\t<line>\t<column>
- *   D <module-path> 0x<addr>   ->  <symbol>\t<offset-in-symbol>
+ *                                  [\t<function>\t<file>\t<line>\t<column>]...
+ *       When addr is in inlined code, one group per function, innermost first:
+ *       the inlined functions, then the function they were inlined into, each
+ *       with the place of the call into the group before it.
+ *   D <module-path> 0x<addr>   ->  <symbol>\t<offset-in-symbol>\t<symbol-size>
  *
  * <addr> is a link-time virtual address inside <module-path> (load bias
  * already removed; for return addresses, already minus one).  The path is
@@ -20,7 +24,6 @@
 #include <dwarf.h>
 #include <elfutils/libdwfl.h>
 #include <inttypes.h>
-#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -103,51 +106,147 @@ static void close_all_modules(void)
 
 /* ---- code addresses ---------------------------------------------------- */
 
-/* Name of the innermost function scope (an inlined instance if ADDR is in
- * inlined code) from DWARF, or NULL without debug info. */
-static const char *dwarf_function_name(Dwfl_Module *mod, Dwarf_Addr addr)
+/* The compilation unit covering ADDR.  libdw 0.188 finds CUs only through
+ * .debug_aranges, which clang does not emit by default, so fall back to
+ * asking every CU whether it covers ADDR. */
+static Dwarf_Die *find_cu(Dwfl_Module *mod, Dwarf_Addr addr, Dwarf_Addr *bias)
 {
-    Dwarf_Addr bias;
-    Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, &bias);
-    if (cu == NULL)
-        return NULL;
+    Dwarf_Die *cu = dwfl_module_addrdie(mod, addr, bias);
+    if (cu != NULL)
+        return cu;
+    while ((cu = dwfl_module_nextcu(mod, cu, bias)) != NULL)
+        if (dwarf_haspc(cu, addr - *bias) > 0)
+            return cu;
+    return NULL;
+}
 
+/* One function of an answer: inlined functions come with the place they
+ * were called from in the function around them. */
+struct code_location {
+    const char *function, *file;
+    int line, column;
+};
+
+#define MAX_INLINE_DEPTH 16
+
+/* Source file number `index` of the CU, for DW_AT_call_file. */
+static const char *cu_file(Dwarf_Die *cu, Dwarf_Word index)
+{
+    Dwarf_Files *files;
+    size_t count;
+    if (dwarf_getsrcfiles(cu, &files, &count) != 0 || index >= count)
+        return NULL;
+    return dwarf_filesrc(files, index, NULL, NULL);
+}
+
+static int attr_int(Dwarf_Die *die, unsigned name)
+{
+    Dwarf_Attribute attr;
+    Dwarf_Word value;
+    if (dwarf_attr(die, name, &attr) == NULL || dwarf_formudata(&attr, &value) != 0)
+        return 0;
+    return (int)value;
+}
+
+/* The chain of functions at ADDR, innermost first: out[0] gets the name of
+ * the innermost (possibly inlined) function; out[k+1] the function around
+ * out[k], with the call site of out[k] as its position. Positions of out[0]
+ * are left to the line table. Returns how many entries it filled. */
+static bool is_function_scope(Dwarf_Die *die)
+{
+    int tag = dwarf_tag(die);
+    return tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine;
+}
+
+static int inline_chain(Dwarf_Die *cu, Dwarf_Addr cu_addr, struct code_location *out, int max)
+{
     Dwarf_Die *scopes = NULL;
-    int count = dwarf_getscopes(cu, addr - bias, &scopes);
-    const char *name = NULL;
-    for (int i = 0; i < count && name == NULL; i++) {
+    int count = dwarf_getscopes(cu, cu_addr, &scopes);
+    int first = 0;
+    while (first < count && !is_function_scope(&scopes[first]))
+        first++;
+    if (first < count && dwarf_tag(&scopes[first]) == DW_TAG_inlined_subroutine) {
+        /* dwarf_getscopes continues from an inlined instance into the scopes
+         * of its abstract definition; the physical nesting (which function it
+         * was inlined into) comes from the DIE tree itself. */
+        Dwarf_Die *nested = NULL;
+        int n = dwarf_getscopes_die(&scopes[first], &nested);
+        if (n > 0) {
+            free(scopes);
+            scopes = nested;
+            count = n;
+            first = 0;
+        }
+    }
+    int n = 0;
+    for (int i = first; i < count && n < max; i++) {
+        if (!is_function_scope(&scopes[i]))
+            continue;
         int tag = dwarf_tag(&scopes[i]);
         /* dwarf_diename follows DW_AT_abstract_origin / DW_AT_specification. */
-        if (tag == DW_TAG_subprogram || tag == DW_TAG_inlined_subroutine)
-            name = dwarf_diename(&scopes[i]);
+        out[n].function = dwarf_diename(&scopes[i]);
+        n++;
+        if (tag == DW_TAG_subprogram)
+            break;
+        if (n < max) { /* where this inlined copy was called from */
+            out[n] = (struct code_location){NULL, NULL, 0, 0};
+            Dwarf_Attribute attr;
+            Dwarf_Word file;
+            if (dwarf_attr(&scopes[i], DW_AT_call_file, &attr) != NULL &&
+                dwarf_formudata(&attr, &file) == 0)
+                out[n].file = cu_file(cu, file);
+            out[n].line = attr_int(&scopes[i], DW_AT_call_line);
+            out[n].column = attr_int(&scopes[i], DW_AT_call_column);
+        }
     }
     free(scopes);
+    return n;
+}
+
+/* The ELF symbol containing ADDR, for code without debug info. */
+static const char *code_symbol_name(Dwfl_Module *mod, Dwarf_Addr addr)
+{
+    GElf_Off offset;
+    GElf_Sym sym;
+    const char *name = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
+    int type = name != NULL ? GELF_ST_TYPE(sym.st_info) : STT_NOTYPE;
+    if (type != STT_FUNC && type != STT_GNU_IFUNC && type != STT_NOTYPE)
+        return NULL;
     return name;
 }
 
-static const char *function_name(Dwfl_Module *mod, Dwarf_Addr addr)
+/* File names come from libdw already joined with their directory entry, and
+ * directory 0 is the compilation directory: they are as absolute as the
+ * compiler recorded them (relative only under -fdebug-prefix-map and the
+ * like), so there is nothing left to join. */
+static void source_position(Dwarf_Die *cu, Dwarf_Addr cu_addr, struct code_location *where)
 {
-    const char *name = dwarf_function_name(mod, addr);
-    if (name == NULL) {
-        GElf_Off offset;
-        GElf_Sym sym;
-        name = dwfl_module_addrinfo(mod, addr, &offset, &sym, NULL, NULL, NULL);
+    Dwarf_Line *line = dwarf_getsrc_die(cu, cu_addr);
+    if (line == NULL || (where->file = dwarf_linesrc(line, NULL, NULL)) == NULL)
+        return;
+    dwarf_lineno(line, &where->line);
+    dwarf_linecol(line, &where->column);
+}
+
+/* Fills out[] (see inline_chain) and returns the number of entries, at
+ * least 1. */
+static int locate_code(Dwfl_Module *mod, Dwarf_Addr addr, struct code_location *out)
+{
+    int n = 0;
+    out[0] = (struct code_location){NULL, NULL, 0, 0};
+    Dwarf_Addr bias;
+    Dwarf_Die *cu = find_cu(mod, addr, &bias);
+    if (cu != NULL) {
+        n = inline_chain(cu, addr - bias, out, MAX_INLINE_DEPTH);
+        out[0].file = NULL;
+        out[0].line = out[0].column = 0;
+        source_position(cu, addr - bias, &out[0]);
     }
-    return name;
-}
-
-/* File of a line record as an absolute path when DWARF allows it. */
-static const char *line_file(Dwfl_Line *line, int *lineno, int *column,
-                             char *buf, size_t size)
-{
-    const char *file = dwfl_lineinfo(line, NULL, lineno, column, NULL, NULL);
-    if (file == NULL || file[0] == '/')
-        return file;
-    const char *comp_dir = dwfl_line_comp_dir(line);
-    if (comp_dir == NULL || comp_dir[0] == '\0')
-        return file;
-    snprintf(buf, size, "%s/%s", comp_dir, file);
-    return buf;
+    if (n == 0) {
+        out[0].function = code_symbol_name(mod, addr);
+        n = 1;
+    }
+    return n;
 }
 
 /* Names and paths go on a TAB-separated line: keep TABs out of them. */
@@ -159,25 +258,41 @@ static void put_field(const char *s)
         putchar(*s == '\t' || *s == '\n' ? ' ' : *s);
 }
 
+/* Symbol names without a version suffix: a variable copy-relocated into the
+ * executable is "stderr@GLIBC_2.2.5" in its .symtab. */
+static void put_symbol(const char *name)
+{
+    char plain[256];
+    if (name != NULL && strchr(name, '@') != NULL && name[0] != '@') {
+        snprintf(plain, sizeof(plain), "%.*s", (int)strcspn(name, "@"), name);
+        name = plain;
+    }
+    put_field(name);
+}
+
+static void put_location(const struct code_location *where)
+{
+    int line = where->file != NULL && where->line > 0 ? where->line : 0;
+    int column = where->file != NULL && where->column > 0 ? where->column : 0;
+    put_symbol(where->function);
+    putchar('\t');
+    put_field(where->file);
+    printf("\t%d\t%d", line, column);
+}
+
 static void answer_code(const char *path, Dwarf_Addr addr)
 {
-    const char *function = NULL, *file = NULL;
-    int lineno = 0, column = 0;
-    char joined[PATH_MAX * 2];
-
+    struct code_location chain[MAX_INLINE_DEPTH] = {{NULL, NULL, 0, 0}};
+    int n = 1;
     Dwfl_Module *mod = find_module(path);
-    if (mod != NULL) {
-        function = function_name(mod, addr);
-        Dwfl_Line *line = dwfl_module_getsrc(mod, addr);
-        if (line != NULL)
-            file = line_file(line, &lineno, &column, joined, sizeof(joined));
+    if (mod != NULL)
+        n = locate_code(mod, addr, chain);
+    for (int i = 0; i < n; i++) {
+        if (i > 0)
+            putchar('\t');
+        put_location(&chain[i]);
     }
-    if (file == NULL)
-        lineno = column = 0;
-    put_field(function);
-    putchar('\t');
-    put_field(file);
-    printf("\t%d\t%d\n", lineno > 0 ? lineno : 0, column > 0 ? column : 0);
+    putchar('\n');
 }
 
 /* ---- data addresses ---------------------------------------------------- */
@@ -197,12 +312,21 @@ static bool symbol_contains(GElf_Addr start, GElf_Xword size, GElf_Addr addr)
     return addr >= start && addr - start < size;
 }
 
-/* Symbol covering ADDR; among aliases or nested symbols prefer the one that
- * starts closest to ADDR, then a global over a local one. */
-static const char *data_symbol(Dwfl_Module *mod, GElf_Addr addr, GElf_Addr *start)
+/* How well a symbol names the bytes it covers: a sized object beats a
+ * sizeless linker marker such as __bss_start, a global beats a local alias. */
+static int symbol_rank(const GElf_Sym *sym)
+{
+    return (sym->st_size > 0) * 4 + (GELF_ST_TYPE(sym->st_info) == STT_OBJECT) * 2 +
+           (GELF_ST_BIND(sym->st_info) != STB_LOCAL);
+}
+
+/* Symbol covering ADDR.  Nested symbols: the one starting closest to ADDR;
+ * symbols starting at the same place: the best ranked. */
+static const char *data_symbol(Dwfl_Module *mod, GElf_Addr addr, GElf_Addr *start,
+                               GElf_Xword *size)
 {
     const char *best = NULL;
-    bool best_global = false;
+    int best_rank = -1;
     int count = dwfl_module_getsymtab(mod);
     for (int i = 1; i < count; i++) {
         GElf_Sym sym;
@@ -213,11 +337,12 @@ static const char *data_symbol(Dwfl_Module *mod, GElf_Addr addr, GElf_Addr *star
         if (name == NULL || name[0] == '\0' || !is_data_symbol(&sym, shndx) ||
             !symbol_contains(value, sym.st_size, addr))
             continue;
-        bool global = GELF_ST_BIND(sym.st_info) != STB_LOCAL;
-        if (best == NULL || value > *start || (value == *start && global && !best_global)) {
+        int rank = symbol_rank(&sym);
+        if (best == NULL || value > *start || (value == *start && rank > best_rank)) {
             best = name;
             *start = value;
-            best_global = global;
+            *size = sym.st_size;
+            best_rank = rank;
         }
     }
     return best;
@@ -227,11 +352,13 @@ static void answer_data(const char *path, GElf_Addr addr)
 {
     const char *name = NULL;
     GElf_Addr start = 0;
+    GElf_Xword size = 0;
     Dwfl_Module *mod = find_module(path);
     if (mod != NULL)
-        name = data_symbol(mod, addr, &start);
-    put_field(name);
-    printf("\t%" PRIu64 "\n", name != NULL ? (uint64_t)(addr - start) : 0);
+        name = data_symbol(mod, addr, &start, &size);
+    put_symbol(name);
+    printf("\t%" PRIu64 "\t%" PRIu64 "\n", name != NULL ? (uint64_t)(addr - start) : 0,
+           name != NULL ? (uint64_t)size : 0);
 }
 
 /* ---- request loop ------------------------------------------------------ */
@@ -263,7 +390,7 @@ static void handle_request(char *line)
         answer_data(path, addr);
     else
         puts(UNKNOWN);
-    (void)0;
+    fflush(stdout);
 }
 
 int main(void)

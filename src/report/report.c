@@ -96,22 +96,26 @@ static void resolve_frames(struct rstack *s)
 {
   static const char *self_module;
   if (!self_module) {
-    struct cw_frame me;
-    cw_symbolize_code((uintptr_t)&resolve_frames, false, &me);
-    self_module = me.module;
+    struct cw_frame me[CW_MAX_INLINE_FRAMES];
+    cw_symbolize_code((uintptr_t)&resolve_frames, false, me);
+    self_module = me[0].module;
   }
   const uintptr_t *pcs;
   size_t n = cw_stack_get(s->id, &pcs);
-  s->frames = cw_alloc((n ? n : 1) * sizeof *s->frames);
+  size_t cap = 0;
+  s->frames = NULL;
   s->nframes = 0;
-  for (size_t i = 0; i < n; i++) {
-    struct cw_frame *f = &s->frames[s->nframes];
-    cw_symbolize_code(pcs[i], true, f);
-    if (frame_is_ours(f, self_module) || is_runtime_start(f->function))
-      continue;
-    s->nframes++;
-    if (!strcmp(f->function, "main"))
-      break;
+  bool reached_main = false;
+  for (size_t i = 0; i < n && !reached_main; i++) {
+    struct cw_frame at[CW_MAX_INLINE_FRAMES];
+    size_t k = cw_symbolize_code(pcs[i], true, at);
+    for (size_t j = 0; j < k && !reached_main; j++) {
+      if (frame_is_ours(&at[j], self_module) || is_runtime_start(at[j].function))
+        continue;
+      CW_GROW(s->frames, cap, s->nframes + 1);
+      s->frames[s->nframes++] = at[j];
+      reached_main = !strcmp(at[j].function, "main");
+    }
   }
 }
 
@@ -136,18 +140,19 @@ static size_t lock_size(uint8_t kind)
   }
 }
 
+/* "lock_a", "forks[2]" (an array of locks), "table+8" (a lock inside a struct). */
 static void name_lock(struct rlock *l)
 {
   const char *sym;
-  size_t off;
-  l->has_name = cw_symbolize_data(l->lock->addr, &sym, &off);
+  size_t off, size, elem = lock_size(l->lock->kind);
+  l->has_name = cw_symbolize_data(l->lock->addr, &sym, &off, &size);
   if (!l->has_name)
     snprintf(l->name, sizeof l->name, "%s at 0x%lx", cw_lock_kind_name(l->lock->kind),
              (unsigned long)l->lock->addr);
-  else if (off == 0)
+  else if (off == 0 && size <= elem)
     snprintf(l->name, sizeof l->name, "%s", sym);
-  else if (off % lock_size(l->lock->kind) == 0)
-    snprintf(l->name, sizeof l->name, "%s[%zu]", sym, off / lock_size(l->lock->kind));
+  else if (off % elem == 0 && size % elem == 0)
+    snprintf(l->name, sizeof l->name, "%s[%zu]", sym, off / elem);
   else
     snprintf(l->name, sizeof l->name, "%s+%zu", sym, off);
 }

@@ -1,5 +1,6 @@
 /* Start-up and process-wide state: options, output, the main thread. */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -36,6 +37,15 @@ static void read_options(void)
   }
 }
 
+static void announce(void)
+{
+  char line[512];
+  const char *opts = getenv("CONCWATCH_OPTIONS");
+  int n = snprintf(line, sizeof line, "concwatch: %s active in pid %d (CONCWATCH_OPTIONS=\"%s\")\n",
+                   CONCWATCH_VERSION, (int)getpid(), opts ? opts : "");
+  cw_write_all(2, line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
+}
+
 void cw_runtime_start(void)
 {
   int expected = 0;
@@ -48,6 +58,8 @@ void cw_runtime_start(void)
   cw_threads_init_main();
   atomic_store(&start_state, 2);
   cw_ready = true;
+  if (cw_opt.verbosity >= 1)
+    announce();
 }
 
 int cw_exit_status(int status)

@@ -30,7 +30,8 @@ static bool symbolizer_failed;
 
 struct cached_frame {
   uintptr_t key;
-  struct cw_frame frame;
+  size_t n;
+  struct cw_frame frames[CW_MAX_INLINE_FRAMES];
   UT_hash_handle hh;
 };
 static struct cached_frame *code_cache;
@@ -38,7 +39,7 @@ static struct cached_frame *code_cache;
 struct cached_data {
   uintptr_t key;
   const char *name;
-  size_t offset;
+  size_t offset, size;
   UT_hash_handle hh;
 };
 static struct cached_data *data_cache;
@@ -195,52 +196,65 @@ static bool module_of(uintptr_t pc, const char **path, uintptr_t *bias)
 
 static const char *intern(const char *s) { return cw_strdup(s); }
 
-static void parse_code_answer(char *answer, struct cw_frame *out)
+/* "function\tfile\tline\tcolumn" groups, innermost first. */
+static size_t parse_code_answer(char *answer, const struct cw_frame *base, struct cw_frame *out)
 {
-  char *fields[4] = {answer, NULL, NULL, NULL};
-  for (int i = 1; i < 4 && fields[i - 1]; i++) {
-    char *tab = strchr(fields[i - 1], '\t');
-    if (tab) {
-      *tab = 0;
-      fields[i] = tab + 1;
-    }
+  char *fields[4 * CW_MAX_INLINE_FRAMES];
+  size_t nfields = 0;
+  for (char *p = answer; p && nfields < CW_ARRAY_LEN(fields);) {
+    fields[nfields++] = p;
+    char *tab = strchr(p, '\t');
+    if (tab)
+      *tab++ = 0;
+    p = tab;
   }
-  if (fields[0][0] && strcmp(fields[0], "??"))
-    out->function = intern(fields[0]);
-  if (fields[1] && fields[1][0] && strcmp(fields[1], "??"))
-    out->file = intern(fields[1]);
-  if (fields[2])
-    out->line = (int)strtol(fields[2], NULL, 10);
+  size_t n = 0;
+  for (size_t g = 0; g + 3 < nfields + 1 && g < nfields; g += 4, n++) {
+    struct cw_frame *f = &out[n];
+    *f = *base;
+    if (fields[g][0] && strcmp(fields[g], "??"))
+      f->function = intern(fields[g]);
+    if (g + 1 < nfields && fields[g + 1][0] && strcmp(fields[g + 1], "??"))
+      f->file = intern(fields[g + 1]);
+    if (g + 2 < nfields)
+      f->line = (int)strtol(fields[g + 2], NULL, 10);
+  }
+  return n ? n : (out[0] = *base, 1);
 }
 
-void cw_symbolize_code(uintptr_t pc, bool is_return_address, struct cw_frame *out)
+size_t cw_symbolize_code(uintptr_t pc, bool is_return_address, struct cw_frame out[CW_MAX_INLINE_FRAMES])
 {
   uintptr_t lookup = is_return_address ? pc - 1 : pc;
   struct cached_frame *c;
   HASH_FIND(hh, code_cache, &lookup, sizeof lookup, c);
-  if (c) {
-    *out = c->frame;
-    out->pc = pc;
-    return;
+  if (!c) {
+    c = cw_alloc(sizeof *c);
+    c->key = lookup;
+    struct cw_frame base = {pc, "??", NULL, 0, NULL};
+    const char *path;
+    uintptr_t bias;
+    char request[PATH_MAX + 64], answer[8192];
+    c->n = 0;
+    if (module_of(lookup, &path, &bias)) {
+      base.module = intern(path);
+      snprintf(request, sizeof request, "C %s 0x%lx\n", path, (unsigned long)(lookup - bias));
+      if (ask(request, answer, sizeof answer))
+        c->n = parse_code_answer(answer, &base, c->frames);
+    }
+    if (!c->n) {
+      c->frames[0] = base;
+      c->n = 1;
+    }
+    HASH_ADD(hh, code_cache, key, sizeof c->key, c);
   }
-  struct cw_frame f = {pc, "??", NULL, 0, NULL};
-  const char *path;
-  uintptr_t bias;
-  if (module_of(lookup, &path, &bias)) {
-    f.module = intern(path);
-    char request[PATH_MAX + 64], answer[2048];
-    snprintf(request, sizeof request, "C %s 0x%lx\n", path, (unsigned long)(lookup - bias));
-    if (ask(request, answer, sizeof answer))
-      parse_code_answer(answer, &f);
+  for (size_t i = 0; i < c->n; i++) {
+    out[i] = c->frames[i];
+    out[i].pc = pc;
   }
-  c = cw_alloc(sizeof *c);
-  c->key = lookup;
-  c->frame = f;
-  HASH_ADD(hh, code_cache, key, sizeof c->key, c);
-  *out = f;
+  return c->n;
 }
 
-bool cw_symbolize_data(uintptr_t addr, const char **name, size_t *offset)
+bool cw_symbolize_data(uintptr_t addr, const char **name, size_t *offset, size_t *size)
 {
   struct cached_data *c;
   HASH_FIND(hh, data_cache, &addr, sizeof addr, c);
@@ -253,12 +267,14 @@ bool cw_symbolize_data(uintptr_t addr, const char **name, size_t *offset)
     if (module_of(addr, &path, &bias)) {
       snprintf(request, sizeof request, "D %s 0x%lx\n", path, (unsigned long)(addr - bias));
       if (ask(request, answer, sizeof answer)) {
+        char *end;
         char *tab = strchr(answer, '\t');
         if (tab)
           *tab = 0;
         if (answer[0] && strcmp(answer, "??")) {
           c->name = intern(answer);
-          c->offset = tab ? (size_t)strtoul(tab + 1, NULL, 10) : 0;
+          c->offset = tab ? (size_t)strtoul(tab + 1, &end, 10) : 0;
+          c->size = tab && *end == '\t' ? (size_t)strtoul(end + 1, NULL, 10) : 0;
         }
       }
     }
@@ -266,5 +282,6 @@ bool cw_symbolize_data(uintptr_t addr, const char **name, size_t *offset)
   }
   *name = c->name;
   *offset = c->offset;
+  *size = c->size;
   return c->name != NULL;
 }

@@ -15,12 +15,16 @@ struct cw_frame {
   const char *module;   /* path of the executable or shared object, NULL if unmapped */
 };
 
-/* Strings in the result live for the life of the process. `is_return_address` makes the
- * lookup use pc-1, so the line is that of the call, not the next statement. */
-void cw_symbolize_code(uintptr_t pc, bool is_return_address, struct cw_frame *out);
+#define CW_MAX_INLINE_FRAMES 8
 
-/* Name of the global variable containing addr, with the offset into it; false if none. */
-bool cw_symbolize_data(uintptr_t addr, const char **name, size_t *offset);
+/* The frames at pc, innermost first: more than one when the code was inlined (the inlined
+ * functions, then the function they were inlined into). Returns how many (at least 1).
+ * Strings live for the life of the process. `is_return_address` makes the lookup use pc-1,
+ * so the line is that of the call, not the next statement. */
+size_t cw_symbolize_code(uintptr_t pc, bool is_return_address, struct cw_frame out[CW_MAX_INLINE_FRAMES]);
+
+/* The global variable containing addr: its name, the offset into it and its size. */
+bool cw_symbolize_data(uintptr_t addr, const char **name, size_t *offset, size_t *size);
 
 /* Locate the symbolizer next to this library (call once at start-up). */
 void cw_symbolizer_init(void);

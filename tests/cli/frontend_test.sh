@@ -62,10 +62,14 @@ run "$concwatch" -o novalue "$printenv"
 expect_error 2 "key=value" "-o without ="
 run "$concwatch" -o =1 "$printenv"
 expect_error 2 "key=value" "-o with an empty key"
+run "$concwatch" --json= "$printenv"
+expect_error 2 "key=value" "--json with an empty value"
 run "$concwatch" --log
 expect_error 2 "needs a value" "--log without a value"
 run env CONCWATCH_LIB="$shim" "$concwatch" --log "/tmp/a b" "$printenv"
 expect_error 2 "spaces" "option value with a space"
+run env CONCWATCH_LIB="$shim" "$concwatch" -o json=a,b "$printenv"
+expect_error 2 "commas" "option value with a comma"
 
 # --- program and library lookup failures ------------------------------------
 run env CONCWATCH_LIB="$shim" "$concwatch" no-such-program-concwatch-test

@@ -1,6 +1,8 @@
 /* Drives concwatch-symbolizer through its pipes.
  *
- *   symbolizer_test probe SYMBOLIZER FIXTURE exec|dyn embedded|none|debuglink [ALIAS]
+ *   symbolizer_test probe SYMBOLIZER FIXTURE exec|dyn DEBUG [ALIAS]
+ *       DEBUG is embedded, none, debuglink (separate file) or noaranges
+ *       (embedded without .debug_aranges, as clang emits it).
  *       Runs FIXTURE, which prints addresses inside itself with the expected
  *       answers (see fixtures/probe.h), turns them into link-time addresses
  *       and checks every answer.  Also checks FIXTURE's ELF type and where
@@ -182,8 +184,11 @@ static void check_fixture_build(const char *path, const char *elf_type, const ch
 
     bool has_debug = elf_has_section(elf, ".debug_info");
     bool has_link = elf_has_section(elf, ".gnu_debuglink");
+    bool has_aranges = elf_has_section(elf, ".debug_aranges");
     if (strcmp(debug, "embedded") == 0 && !has_debug)
         fail("%s: fixture has no .debug_info", path);
+    if (strcmp(debug, "noaranges") == 0 && (!has_debug || has_aranges))
+        fail("%s: fixture should have .debug_info without .debug_aranges", path);
     if (strcmp(debug, "none") == 0 && has_debug)
         fail("%s: fixture should have no debug info", path);
     if (strcmp(debug, "debuglink") == 0 && (has_debug || !has_link))
@@ -201,13 +206,14 @@ struct probe {
     uint64_t runtime_addr, load_bias;
     char name[256], file[PATH_MAX];
     long number;
+    char extra[256];
 };
 
 static bool parse_probe(char *line, struct probe *p)
 {
-    char *fields[7];
+    char *fields[8];
     char *rest = line;
-    for (int i = 0; i < 7; i++)
+    for (int i = 0; i < 8; i++)
         if ((fields[i] = strsep(&rest, "\t")) == NULL)
             return false;
     snprintf(p->kind, sizeof(p->kind), "%s", fields[0]);
@@ -217,6 +223,7 @@ static bool parse_probe(char *line, struct probe *p)
     snprintf(p->name, sizeof(p->name), "%s", fields[4]);
     snprintf(p->file, sizeof(p->file), "%s", fields[5]);
     p->number = strtol(fields[6], NULL, 10);
+    snprintf(p->extra, sizeof(p->extra), "%s", fields[7]);
     return true;
 }
 
@@ -237,12 +244,18 @@ static void check_code_answer(const struct probe *p, const char *request, char *
         fail("'%s': want an absolute file name and a column, got '%s'", request, answer);
     if (unknown_file && (strcmp(file, "??") != 0 || column != 0))
         fail("'%s': want file ?? and column 0 without debug info, got '%s'", request, answer);
+    /* Inlined code: the next group names the function it was inlined into. */
+    char outer[300];
+    snprintf(outer, sizeof(outer), "\t%s\t", p->extra);
+    bool has_outer = strstr(answer + strlen(function), outer) != NULL;
+    if (strcmp(p->extra, "-") != 0 && !has_outer)
+        fail("'%s': want the caller %s as the next group, got '%s'", request, p->extra, answer);
 }
 
 static void check_data_answer(const struct probe *p, const char *request, const char *answer)
 {
-    char want[300];
-    snprintf(want, sizeof(want), "%s\t%ld", p->name, p->number);
+    char want[600];
+    snprintf(want, sizeof(want), "%s\t%ld\t%s", p->name, p->number, p->extra);
     if (strcmp(answer, want) != 0)
         fail("'%s': got '%s', want '%s'", request, answer, want);
 }
@@ -315,7 +328,7 @@ static void send_bad_requests(struct symbolizer *s, const char *elf_file,
 {
     char request[PATH_MAX + 64];
     expect(s, "C /nonexistent/libnothing.so 0x1000", "??\t??\t0\t0");
-    expect(s, "D /nonexistent/libnothing.so 0x1000", "??\t0");
+    expect(s, "D /nonexistent/libnothing.so 0x1000", "??\t0\t0");
     expect(s, "C /nonexistent/libnothing.so 0x2000", "??\t??\t0\t0");
     expect(s, "C / 0x10", "??\t??\t0\t0");
     snprintf(request, sizeof(request), "C %s 0x10", non_elf_file);
@@ -323,7 +336,7 @@ static void send_bad_requests(struct symbolizer *s, const char *elf_file,
     snprintf(request, sizeof(request), "C %s 0xffffffffff00", elf_file);
     expect(s, request, "??\t??\t0\t0");
     snprintf(request, sizeof(request), "D %s 0x0", elf_file);
-    expect(s, request, "??\t0");
+    expect(s, request, "??\t0\t0");
     snprintf(request, sizeof(request), "X %s 0x10", elf_file);
     expect(s, request, "??");
     snprintf(request, sizeof(request), "C %s zzz", elf_file);

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The main job: install what is missing, build, and run concwatch on every chapter example,
+# printing what it reports. Programs that really deadlock are stopped after a timeout.
+set -euo pipefail
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD_DIR=${BUILD_DIR:-$ROOT/build}
+"$ROOT/scripts/install-deps.sh"
+BUILD_DIR=$BUILD_DIR "$ROOT/scripts/build.sh" >/dev/null
+
+OUT=${OUT:-$BUILD_DIR/reports}
+mkdir -p "$OUT"
+for src in "$ROOT"/examples/*.c; do
+  name=$(basename "$src" .c)
+  expect=$(grep -o 'EXPECT: .*' "$src" | sed 's/EXPECT: //' | paste -sd';' -)
+  printf '\n===== %s  (expected: %s)\n' "$name" "$expect"
+  status=0
+  (cd "$OUT" && timeout 10 "$BUILD_DIR/concwatch" --json "$OUT/$name.json" -- "$BUILD_DIR/examples/$name") \
+    >"$OUT/$name.out" 2>"$OUT/$name.err" || status=$?
+  sed 's/^/  | /' "$OUT/$name.out" | head -5
+  if [ -s "$OUT/$name.err" ]; then cat "$OUT/$name.err"; else echo "  concwatch: nothing to report"; fi
+  case $status in
+    124) echo "  (the program hung and was stopped after 10 s; the report above was written before it blocked)";;
+    0|66) ;;
+    *) echo "  (exit status $status)";;
+  esac
+done
+printf '\nJSON reports: %s/*.json\n' "$OUT"

@@ -1,0 +1,76 @@
+"""The chapter's C examples, each run under concwatch and checked against the EXPECT lines at
+the top of its source. Only the kinds of finding concwatch implements are checked; an example
+may expect more (a data race, a real deadlock) that later detectors will cover, and for those
+this test asserts nothing rather than pretending."""
+import glob
+import os
+import re
+import unittest
+
+from harness import SOURCE, ConcwatchTestCase, example, lock_names, run
+
+IMPLEMENTED_KINDS = {"lock-order-inversion"}
+HANG_TIMEOUT = 10  # seconds a hanging example gets before the test kills it
+
+
+def expectations(path):
+    """[(kind, {key: value})] from lines like ' * EXPECT: kind key=value', and the HANGS flag."""
+    expected, hangs = [], False
+    with open(path) as f:
+        for line in f:
+            m = re.search(r"EXPECT:\s*(\S+)(.*)$", line)
+            if m and m.group(1) != "none":
+                attrs = dict(kv.split("=", 1) for kv in m.group(2).split())
+                expected.append((m.group(1), attrs))
+            if re.search(r"HANGS:\s*yes", line):
+                hangs = True
+    return expected, hangs
+
+
+def lock_display_names(finding):
+    return sorted(n for n in lock_names(finding) if n)
+
+
+class Examples(ConcwatchTestCase):
+    pass
+
+
+def make_test(source):
+    name = os.path.splitext(os.path.basename(source))[0]
+    expected, hangs = expectations(source)
+
+    def test(self):
+        r = run([example(name)], timeout=HANG_TIMEOUT if hangs else 60)
+        self.assertEqual(r.timed_out, hangs, "hang expectation")
+        for kind in IMPLEMENTED_KINDS:
+            wanted = [attrs for k, attrs in expected if k == kind]
+            found = r.findings(kind)
+            self.assertEqual(len(found), len(wanted), f"{name}: {kind}: {r.stderr}")
+            for attrs, finding in zip(wanted, found):
+                if "locks" in attrs:
+                    self.assertEqual(lock_display_names(finding), sorted(attrs["locks"].split(",")))
+        implemented_expected = [k for k, _ in expected if k in IMPLEMENTED_KINDS]
+        if not hangs:
+            self.assertEqual(r.rc, 66 if implemented_expected else 0, r.stderr)
+        if not expected:
+            self.assertClean(r)
+    test.__name__ = f"test_{name}"
+    return test
+
+
+for _source in sorted(glob.glob(os.path.join(SOURCE, "examples", "*.c"))):
+    _test = make_test(_source)
+    setattr(Examples, _test.__name__, _test)
+
+
+class ExampleSet(unittest.TestCase):
+    def test_examples_exist_with_expectations(self):
+        sources = glob.glob(os.path.join(SOURCE, "examples", "*.c"))
+        self.assertGreaterEqual(len(sources), 10)
+        for s in sources:
+            with open(s) as f:
+                self.assertIn("EXPECT:", f.read(), s)
+
+
+if __name__ == "__main__":
+    unittest.main()
