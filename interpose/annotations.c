@@ -14,7 +14,7 @@ static enum cw_acquire_how how_of(unsigned flags)
   return flags & CONCWATCH_LOCK_TRY ? CW_ACQ_TRY : CW_ACQ_BLOCKING;
 }
 
-CW_EXPORT void concwatch_lock_created(const void *lock) { cw_lock_created(lock, CW_LOCK_MUTEX); }
+CW_EXPORT void concwatch_lock_created(const void *lock) { cw_lock_created(lock, CW_LOCK_MUTEX, 0); }
 
 CW_EXPORT void concwatch_lock_destroyed(const void *lock) { cw_lock_destroyed(lock, CW_LOCK_MUTEX); }
 
@@ -25,10 +25,11 @@ CW_EXPORT void concwatch_lock_acquire_begin(const void *lock, unsigned flags)
 
 CW_EXPORT void concwatch_lock_acquired(const void *lock, unsigned flags)
 {
-  cw_lock_post(cw_thread_current(), lock, CW_LOCK_MUTEX, mode_of(flags), how_of(flags), 1, CW_CALLER_PC, CW_CALLER_SP);
+  cw_lock_acquired_annotation(lock, mode_of(flags) == CW_MODE_READ, how_of(flags) == CW_ACQ_TRY,
+                              CW_CALLER_PC, CW_CALLER_SP);
 }
 
-CW_EXPORT void concwatch_lock_released(const void *lock) { cw_unlock(lock, CW_LOCK_MUTEX); }
+CW_EXPORT void concwatch_lock_released(const void *lock) { cw_unlock(lock, CW_LOCK_MUTEX, CW_CALLER_PC); }
 
 CW_EXPORT void concwatch_thread_name(const char *name) { cw_thread_named(name); }
 

@@ -1,6 +1,7 @@
 /* pthread_cond_*: a wait releases its mutex and takes it again before returning. glibc keeps
  * an old condition-variable ABI under the default dlsym version, so the real functions are
  * looked up by their current version. */
+#include <errno.h>
 #include <pthread.h>
 
 #include "interpose.h"
@@ -15,54 +16,71 @@ CW_REAL(pthread_cond_wait);
 CW_REAL(pthread_cond_timedwait);
 CW_REAL(pthread_cond_clockwait);
 
+static int checked(const char *function, int rc, uintptr_t pc)
+{
+  if (__builtin_expect(rc != 0, 0))
+    cw_sync_error(function, rc, pc);
+  return rc;
+}
+
 CW_EXPORT int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *attr)
 {
   CW_ENSURE_VERSION(pthread_cond_init, COND_VERSION);
-  return real_pthread_cond_init(c, attr);
+  int rc = real_pthread_cond_init(c, attr);
+  int pshared = PTHREAD_PROCESS_PRIVATE;
+  if (attr)
+    pthread_condattr_getpshared(attr, &pshared);
+  if (rc == 0)
+    cw_cond_created(c, pshared == PTHREAD_PROCESS_SHARED);
+  return checked("pthread_cond_init", rc, CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_cond_destroy(pthread_cond_t *c)
 {
   CW_ENSURE_VERSION(pthread_cond_destroy, COND_VERSION);
-  return real_pthread_cond_destroy(c);
+  cw_cond_destroy_pre(c, CW_CALLER_PC);
+  int rc = real_pthread_cond_destroy(c);
+  if (rc == 0)
+    cw_cond_destroyed(c);
+  return checked("pthread_cond_destroy", rc, CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
   CW_ENSURE_VERSION(pthread_cond_signal, COND_VERSION);
-  return real_pthread_cond_signal(c);
+  return checked("pthread_cond_signal", real_pthread_cond_signal(c), CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 {
   CW_ENSURE_VERSION(pthread_cond_broadcast, COND_VERSION);
-  return real_pthread_cond_broadcast(c);
+  return checked("pthread_cond_broadcast", real_pthread_cond_broadcast(c), CW_CALLER_PC);
 }
 
-/* The mutex is released for the wait and retaken (a blocking acquisition) before return. */
-#define WAIT(call)                                                                       \
+/* The mutex is released for the wait and retaken before return. */
+#define WAIT(name, timed, call)                                                          \
   do {                                                                                   \
-    cw_unlock(m, CW_LOCK_MUTEX);                                                         \
+    struct cw_thread *self = cw_cond_wait_pre(c, m, timed, CW_CALLER_PC, CW_CALLER_SP);  \
     int rc = call;                                                                       \
-    cw_lock_post(cw_thread_current(), m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, 1, CW_CALLER_PC, CW_CALLER_SP); \
-    return rc;                                                                           \
+    cw_cond_wait_post(self, c, m, CW_CALLER_PC, CW_CALLER_SP);                           \
+    return checked(name, rc, CW_CALLER_PC);                                              \
   } while (0)
 
 CW_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)
 {
   CW_ENSURE_VERSION(pthread_cond_wait, COND_VERSION);
-  WAIT(real_pthread_cond_wait(c, m));
+  WAIT("pthread_cond_wait", 0, real_pthread_cond_wait(c, m));
 }
 
 CW_EXPORT int pthread_cond_timedwait(pthread_cond_t *c, pthread_mutex_t *m, const struct timespec *t)
 {
   CW_ENSURE_VERSION(pthread_cond_timedwait, COND_VERSION);
-  WAIT(real_pthread_cond_timedwait(c, m, t));
+  WAIT("pthread_cond_timedwait", 1, real_pthread_cond_timedwait(c, m, t));
 }
 
 CW_EXPORT int pthread_cond_clockwait(pthread_cond_t *c, pthread_mutex_t *m, clockid_t clock,
                                      const struct timespec *t)
 {
   CW_ENSURE(pthread_cond_clockwait);
-  WAIT(real_pthread_cond_clockwait(c, m, clock, t));
+  WAIT("pthread_cond_clockwait", 1, real_pthread_cond_clockwait(c, m, clock, t));
 }

@@ -33,10 +33,10 @@ static int resolve_all(void)
   return 1;
 }
 
-static void released(void *p, size_t size)
+static void released(void *p, size_t size, uintptr_t pc)
 {
   if (size_known && cw_memory_watch_enabled())
-    cw_memory_released(p, size);
+    cw_memory_released(p, size, pc);
 }
 
 CW_EXPORT void free(void *p)
@@ -44,7 +44,7 @@ CW_EXPORT void free(void *p)
   if (__builtin_expect(!real_free, 0) && !resolve_all())
     return;
   if (p && size_known)
-    released(p, real_malloc_usable_size(p));
+    released(p, real_malloc_usable_size(p), CW_CALLER_PC);
   real_free(p);
 }
 
@@ -57,8 +57,8 @@ CW_EXPORT void *realloc(void *p, size_t n)
   if (!p || !q)
     return q; /* fresh block, or failed (the old block is intact) */
   if (q != p)
-    released(p, old);
+    released(p, old, CW_CALLER_PC);
   else if (n < old)
-    released((char *)p + n, old - n);
+    released((char *)p + n, old - n, CW_CALLER_PC);
   return q;
 }

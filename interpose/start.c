@@ -5,7 +5,29 @@
 
 #include "interpose.h"
 
-__attribute__((constructor(101))) static void concwatch_start(void) { cw_runtime_start(); }
+#include <pthread.h>
+
+CW_REAL(pthread_create);
+
+/* concwatch's own threads (the deadlock watchdog): created with the real pthread_create,
+ * detached, never seen by the engine as the program's. */
+static int spawn_internal_thread(void *(*fn)(void *), void *arg)
+{
+  CW_ENSURE(pthread_create);
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  pthread_t t;
+  int rc = real_pthread_create(&t, &attr, fn, arg);
+  pthread_attr_destroy(&attr);
+  return rc;
+}
+
+__attribute__((constructor(101))) static void concwatch_start(void)
+{
+  cw_waits_set_spawner(spawn_internal_thread);
+  cw_runtime_start();
+}
 
 typedef int (*main_fn)(int, char **, char **);
 static main_fn real_main;

@@ -18,11 +18,20 @@ const char *cw_lock_kind_name(enum cw_lock_kind kind);
 
 /* Start-up, once, before main (or at the first event, whichever comes first). */
 void cw_runtime_start(void);
+/* How the engine starts a thread of its own (the deadlock watchdog): the real pthread_create. */
+typedef int (*cw_spawn_fn)(void *(*fn)(void *), void *arg);
+void cw_waits_set_spawner(cw_spawn_fn spawn);
 
 /* Locks. `pc` is the return address of the intercepted call and `sp` the caller's stack
  * pointer at that call (see CW_CALLER in interpose/interpose.h). */
-void cw_lock_created(const void *lock, enum cw_lock_kind kind);
+void cw_lock_created(const void *lock, enum cw_lock_kind kind, bool shared);
+/* Before the real destroy (misuse: destroying a held lock); after it, if it succeeded. */
+void cw_lock_destroy_pre(const void *lock, enum cw_lock_kind kind, uintptr_t pc);
 void cw_lock_destroyed(const void *lock, enum cw_lock_kind kind);
+/* An rwlock call on memory set up as a mutex, or the reverse (checked off the fast path). */
+void cw_lock_kind_check_slow(const void *lock, enum cw_lock_kind kind, uintptr_t pc);
+/* Annotation: the lock is now held (confirms a pending request, or records a new hold). */
+void cw_lock_acquired_annotation(const void *lock, bool read, bool try_lock, uintptr_t pc, uintptr_t sp);
 struct cw_thread;
 /* Before an acquisition; returns the calling thread (NULL: not tracked) for cw_lock_post. */
 static inline struct cw_thread *cw_lock_pre(const void *lock, enum cw_lock_kind kind,
@@ -32,20 +41,45 @@ static inline struct cw_thread *cw_lock_pre(const void *lock, enum cw_lock_kind 
 static inline void cw_lock_post(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
                                 enum cw_lock_mode mode, enum cw_acquire_how how, bool acquired,
                                 uintptr_t pc, uintptr_t sp);
-static inline void cw_unlock(const void *lock, enum cw_lock_kind kind);
+static inline void cw_unlock(const void *lock, enum cw_lock_kind kind, uintptr_t pc);
 /* A semaphore post: releases the semaphore if this thread took it as a lock. */
 void cw_sem_post(const void *sem);
 
 /* Memory that may hold locks went away (free, realloc that moved or shrank). */
 bool cw_memory_watch_enabled(void);
-void cw_memory_released(const void *start, size_t size);
+void cw_memory_released(const void *start, size_t size, uintptr_t pc);
+
+/* Condition variables and barriers. A wait returns the calling thread for its _post. */
+void cw_cond_created(const void *cond, bool shared);
+void cw_cond_destroy_pre(const void *cond, uintptr_t pc);
+void cw_cond_destroyed(const void *cond);
+struct cw_thread *cw_cond_wait_pre(const void *cond, const void *mutex, bool timed, uintptr_t pc,
+                                   uintptr_t sp);
+void cw_cond_wait_post(struct cw_thread *t, const void *cond, const void *mutex, uintptr_t pc,
+                       uintptr_t sp);
+void cw_barrier_created(const void *barrier, bool shared);
+void cw_barrier_destroy_pre(const void *barrier, uintptr_t pc);
+void cw_barrier_destroyed(const void *barrier);
+struct cw_thread *cw_barrier_wait_pre(const void *barrier, uintptr_t pc, uintptr_t sp);
+void cw_barrier_wait_post(struct cw_thread *t, const void *barrier);
+
+/* A synchronization call returned an error: misuse unless the error is part of the call's
+ * normal use (EBUSY from a try, ETIMEDOUT from a timed wait, ...). */
+void cw_sync_error(const char *function, int error, uintptr_t pc);
 
 /* Threads. */
 struct cw_thread_start;
 struct cw_thread_start *cw_thread_prepare(void *(*fn)(void *), void *arg, uintptr_t pc);
 void *cw_thread_trampoline(void *start);
 void cw_thread_abandon(struct cw_thread_start *start);
-void cw_thread_exiting(void);
+/* After a successful pthread_create: the new thread's handle, for join and detach checks. */
+struct cw_thread *cw_thread_start_record(struct cw_thread_start *start);
+void cw_thread_created(struct cw_thread *record, uintptr_t handle);
+struct cw_thread *cw_join_pre(uintptr_t handle, bool timed, uintptr_t pc, uintptr_t sp);
+void cw_join_post(struct cw_thread *t, uintptr_t handle, int result);
+void cw_thread_detached(uintptr_t handle, uintptr_t pc);
+/* pthread_exit: the thread ends here (pc: the call). */
+void cw_thread_exit_call(uintptr_t pc);
 void cw_thread_named(const char *name);
 
 /* fork: the engine's locks are held across the call so the child starts consistent. */
@@ -60,26 +94,61 @@ int cw_exit_status(int status);
  * Uncontended lock/unlock costs a few nanoseconds natively, so the common case here is one
  * TLS load and a push or pop on the thread's own held stack; everything else is out of line. */
 
+#include <pthread.h>
+
 #include "lockorder/held.h"
 #include "runtime/thread.h"
 
 void cw_lock_pre_slow(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
                       enum cw_lock_mode mode, uint64_t chain_key);
-void cw_sem_acquired(struct cw_thread *t, const void *sem, enum cw_acquire_how how, uintptr_t pc,
-                     uintptr_t sp);
+/* A semaphore was just pushed as held: a second one for the same semaphore makes it a signal. */
+void cw_sem_acquired(struct cw_thread *t, const void *sem);
+/* The thread locks a mutex it already owns: a self-deadlock for default mutexes. */
+void cw_mutex_relock(struct cw_thread *t, const void *mutex, uintptr_t pc, uintptr_t sp);
+/* Unlock of a lock the thread does not hold (a misuse, or a lock taken before start-up). */
+void cw_unlock_unheld(struct cw_thread *t, const void *lock, enum cw_lock_kind kind, uintptr_t pc);
+/* Spinlocks and rwlocks: a thread requesting one it already holds may block on itself. */
+void cw_self_relock_check(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
+                          enum cw_lock_mode mode, uintptr_t pc, uintptr_t sp);
+void cw_watchdog_ensure(void);
+extern bool cw_rwlocks_registered;
 
+/* The kernel thread id glibc records as a mutex's owner (0 when not locked). */
+static inline pid_t cw_mutex_owner(const void *mutex)
+{
+  return __atomic_load_n(&((const pthread_mutex_t *)mutex)->__data.__owner, __ATOMIC_RELAXED);
+}
+
+/* Entering or leaving a blocking call: the watchdog sees an odd sequence number while blocked. */
+static inline void cw_wait_mark(struct cw_thread *t)
+{
+  __atomic_store_n(&t->wait_seq, t->wait_seq + 1, __ATOMIC_RELEASE);
+}
+
+/* A blocking or timed acquisition is pushed as a pending held entry before the real call (the
+ * deadlock watchdog reads it as "waiting for this lock") and confirmed or dropped after it. */
 static inline struct cw_thread *cw_lock_pre(const void *lock, enum cw_lock_kind kind,
                                             enum cw_lock_mode mode, enum cw_acquire_how how,
                                             uintptr_t pc, uintptr_t sp)
 {
   struct cw_thread *t = cw_thread_current();
-  (void)pc;
-  (void)sp;
-  if (t && t->nheld != 0 && how != CW_ACQ_TRY) {
+  if (!t || how == CW_ACQ_TRY)
+    return t;
+  if (t->nheld != 0) {
     uint64_t key = cw_chain_cache_key(t, lock, kind, mode);
     if (!cw_chain_cached(t, key))
       cw_lock_pre_slow(t, lock, kind, mode, key);
   }
+  if (kind == CW_LOCK_MUTEX) {
+    if (CW_UNLIKELY(cw_mutex_owner(lock) == t->tid))
+      cw_mutex_relock(t, lock, pc, sp); /* returns only if the mutex type allows it */
+  } else if (kind == CW_LOCK_SEM) {
+    cw_watchdog_ensure(); /* a semaphore wait can block forever in a one-thread program */
+  } else if (t->nheld != 0 && (kind == CW_LOCK_SPIN || mode == CW_MODE_WRITE)) {
+    cw_self_relock_check(t, lock, kind, mode, pc, sp);
+  }
+  cw_held_push(t, lock, kind, mode, CW_HELD_PENDING | (how == CW_ACQ_TIMED ? CW_HELD_TIMED : 0), pc, sp);
+  cw_wait_mark(t);
   return t;
 }
 
@@ -87,20 +156,32 @@ static inline void cw_lock_post(struct cw_thread *t, const void *lock, enum cw_l
                                 enum cw_lock_mode mode, enum cw_acquire_how how, bool acquired,
                                 uintptr_t pc, uintptr_t sp)
 {
-  if (!acquired || !t)
+  if (!t)
     return;
-  if (kind == CW_LOCK_SEM)
-    cw_sem_acquired(t, lock, how, pc, sp);
-  else
-    cw_held_push(t, lock, kind, mode, how == CW_ACQ_TRY ? CW_HELD_TRY : 0, pc, sp);
+  if (how != CW_ACQ_TRY) {
+    cw_wait_mark(t);
+    struct cw_held *top = &t->held[t->nheld - 1];
+    if (acquired) {
+      top->flags = 0;
+      if (CW_UNLIKELY(kind == CW_LOCK_SEM))
+        cw_sem_acquired(t, lock);
+    } else {
+      t->nheld--;
+    }
+    return;
+  }
+  if (!acquired)
+    return;
+  cw_held_push(t, lock, kind, mode, CW_HELD_TRY, pc, sp);
+  if (CW_UNLIKELY(kind == CW_LOCK_SEM))
+    cw_sem_acquired(t, lock);
 }
 
-static inline void cw_unlock(const void *lock, enum cw_lock_kind kind)
+static inline void cw_unlock(const void *lock, enum cw_lock_kind kind, uintptr_t pc)
 {
-  (void)kind;
   struct cw_thread *t = cw_thread_current();
-  if (t)
-    cw_held_pop(t, lock);
+  if (t && !cw_held_pop(t, lock))
+    cw_unlock_unheld(t, lock, kind, pc);
 }
 
 #endif

@@ -55,7 +55,7 @@ static inline void cw_held_push(struct cw_thread *t, const void *lock, unsigned 
   h->kind = (uint8_t)kind;
   h->mode = (uint8_t)mode;
   h->flags = (uint8_t)flags;
-  h->chain = cw_chain_step(n ? t->held[n - 1].chain : 0, lock, kind, mode, flags);
+  h->chain = cw_chain_step(n ? t->held[n - 1].chain : 0, lock, kind, mode, flags & CW_HELD_TRY);
   t->nheld = n + 1;
 }
 

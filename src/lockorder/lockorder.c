@@ -22,7 +22,22 @@ static struct reported *reported_cycles;
 
 /* ---- held-lock stack (the inline half is in held.h) ---- */
 
-void cw_held_grow(struct cw_thread *t) { CW_GROW(t->held, t->held_cap, t->nheld + 1); }
+/* The old array is not freed until the thread exits: the deadlock watchdog reads other
+ * threads' held stacks without stopping them. */
+void cw_held_grow(struct cw_thread *t)
+{
+  uint32_t cap = t->held_cap ? t->held_cap * 2 : 16;
+  struct cw_held *bigger = cw_alloc(cap * sizeof *bigger);
+  if (t->nheld)
+    memcpy(bigger, t->held, t->nheld * sizeof *bigger);
+  struct cw_held *old = t->held;
+  __atomic_store_n(&t->held, bigger, __ATOMIC_RELEASE);
+  t->held_cap = cap;
+  if (old) {
+    *(void **)old = t->retired_held;
+    t->retired_held = old;
+  }
+}
 
 bool cw_held_pop_slow(struct cw_thread *t, const void *lock)
 {
@@ -33,7 +48,8 @@ bool cw_held_pop_slow(struct cw_thread *t, const void *lock)
     memmove(&t->held[i], &t->held[i + 1], (t->nheld - i) * sizeof *t->held);
     for (uint32_t k = i; k < t->nheld; k++) { /* released out of order: re-chain above it */
       struct cw_held *h = &t->held[k];
-      h->chain = cw_chain_step(k ? t->held[k - 1].chain : 0, h->lock, h->kind, h->mode, h->flags);
+      h->chain = cw_chain_step(k ? t->held[k - 1].chain : 0, h->lock, h->kind, h->mode,
+                               h->flags & CW_HELD_TRY);
     }
     return true;
   }

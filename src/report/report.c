@@ -123,6 +123,9 @@ static int add_stack(struct resolved *r, const char *role, uint32_t thread, int 
 {
   if (!id)
     return -1;
+  for (size_t i = 0; i < r->nstacks; i++) /* the same stack in the same role is listed once */
+    if (r->stacks[i].id == id && !strcmp(r->stacks[i].role, role) && r->stacks[i].thread == thread)
+      return (int)i;
   CW_GROW(r->stacks, r->stacks_cap, r->nstacks + 1);
   struct rstack *s = &r->stacks[r->nstacks];
   *s = (struct rstack){role, thread, lock, id, NULL, 0};
@@ -476,4 +479,302 @@ void cw_report_postfork(int in_child)
   } else {
     cw_lock_release(&report_lock);
   }
+}
+
+/* ---- shared by deadlock and misuse findings ---- */
+
+static const char *wait_kind_name(uint8_t kind)
+{
+  static const char *names[] = {"none", "lock", "condition", "semaphore", "barrier", "join"};
+  return kind < CW_ARRAY_LEN(names) ? names[kind] : "wait";
+}
+
+static const char *mode_name(uint8_t mode)
+{
+  return mode == CW_MODE_READ ? "read" : "write";
+}
+
+static void report_begin(struct resolved *r, size_t nlocks)
+{
+  memset(r, 0, sizeof *r);
+  r->nlocks = nlocks;
+  r->locks = cw_alloc((nlocks ? nlocks : 1) * sizeof *r->locks);
+}
+
+static void add_thread_stacks(struct resolved *r)
+{
+  for (size_t i = 0; i < r->nthreads; i++) {
+    struct rthread *t = &r->threads[i];
+    t->created_stack = add_stack(r, "thread-created", t->info.parent, -1, t->info.created_at);
+  }
+}
+
+static void deliver(struct cw_buf *text, struct cw_buf *json)
+{
+  emit(text, json);
+  cw_buf_free(text);
+  cw_buf_free(json);
+}
+
+static void json_thread_ref(struct cw_buf *b, const char *key, uint32_t thread)
+{
+  if (thread)
+    cw_buf_printf(b, ",\"%s\":\"T%u\"", key, thread);
+  else
+    cw_buf_printf(b, ",\"%s\":null", key);
+}
+
+static void json_lock_ref(struct cw_buf *b, const char *key, int lock)
+{
+  if (lock >= 0)
+    cw_buf_printf(b, ",\"%s\":\"L%d\"", key, lock + 1);
+  else
+    cw_buf_printf(b, ",\"%s\":null", key);
+}
+
+static void json_summary(struct cw_buf *b, const char *kind, unsigned id, const char *summary)
+{
+  cw_buf_printf(b, "{\"kind\":\"%s\",\"id\":%u,\"pid\":%d,\"summary\":", kind, id, (int)getpid());
+  cw_buf_json_string(b, summary);
+}
+
+/* ---- deadlock ---- */
+
+struct wait_stacks {
+  int blocked;
+  int holders[4];
+};
+
+static void resolve_deadlock(const struct cw_deadlock_finding *f, struct resolved *r, struct wait_stacks *ws)
+{
+  report_begin(r, f->nlocks);
+  for (size_t i = 0; i < f->nwaits; i++) {
+    const struct cw_finding_wait *w = &f->waits[i];
+    add_thread(r, w->thread);
+    ws[i].blocked = add_stack(r, "blocked", w->thread, w->lock, w->blocked_stack);
+    for (size_t h = 0; h < w->nholders; h++) {
+      add_thread(r, w->holders[h]);
+      ws[i].holders[h] = add_stack(r, "held", w->holders[h], w->lock, w->holder_stacks[h]);
+    }
+    if (w->target)
+      add_thread(r, w->target);
+  }
+  for (size_t i = 0; i < f->nlocks; i++) {
+    r->locks[i].lock = &f->locks[i];
+    name_lock(&r->locks[i]);
+    r->locks[i].first_seen_stack = -1;
+  }
+  add_thread_stacks(r);
+}
+
+static void describe_wait(struct cw_buf *b, const struct cw_finding_wait *w, const struct resolved *r)
+{
+  switch (w->kind) {
+  case CW_WAIT_LOCK:
+    cw_buf_printf(b, "L%d %s (%s%s%s)", w->lock + 1, r->locks[w->lock].name,
+                  cw_lock_kind_name(r->locks[w->lock].lock->kind),
+                  r->locks[w->lock].lock->kind == CW_LOCK_RWLOCK ? ", for " : "",
+                  r->locks[w->lock].lock->kind == CW_LOCK_RWLOCK ? mode_name(w->mode) : "");
+    break;
+  case CW_WAIT_COND:
+    cw_buf_printf(b, "condition variable 0x%lx", (unsigned long)w->object);
+    if (w->mutex >= 0)
+      cw_buf_printf(b, " (with mutex L%d %s)", w->mutex + 1, r->locks[w->mutex].name);
+    break;
+  case CW_WAIT_JOIN:
+    cw_buf_printf(b, "thread T%u to end (join)", w->target);
+    break;
+  default:
+    cw_buf_printf(b, "%s 0x%lx", wait_kind_name(w->kind), (unsigned long)w->object);
+  }
+}
+
+static const char *deadlock_reason_text(const char *reason)
+{
+  if (!strcmp(reason, "lock-cycle"))
+    return "each thread waits for a lock that the next one holds";
+  if (!strcmp(reason, "self-deadlock"))
+    return "a thread waits for a lock it holds itself";
+  if (!strcmp(reason, "holder-gone"))
+    return "a thread waits for a lock held by a thread that no longer exists";
+  return "every thread waits for something only another thread of the process could do";
+}
+
+static void deadlock_summary(struct cw_buf *b, const struct cw_deadlock_finding *f, const struct resolved *r,
+                             const struct wait_stacks *ws)
+{
+  cw_buf_printf(b, "deadlock (%s): %s: ", f->reason, deadlock_reason_text(f->reason));
+  for (size_t i = 0; i < f->nwaits; i++) {
+    const struct cw_finding_wait *w = &f->waits[i];
+    cw_buf_printf(b, "%sT%u waits for ", i ? "; " : "", w->thread);
+    describe_wait(b, w, r);
+    for (size_t h = 0; h < w->nholders; h++)
+      cw_buf_printf(b, "%sT%u", h ? ", " : " held by ", w->holders[h]);
+    cw_buf_puts(b, " at ");
+    where(b, r, ws[i].blocked);
+  }
+}
+
+static void text_deadlock(struct cw_buf *b, const struct cw_deadlock_finding *f, const struct resolved *r,
+                          const struct wait_stacks *ws, unsigned id)
+{
+  cw_buf_printf(b, "==%d== concwatch: deadlock (%s) #%u\n  %s%s.\n\n", (int)getpid(), f->reason, id,
+                "Threads blocked forever: ", deadlock_reason_text(f->reason));
+  for (size_t i = 0; i < f->nwaits; i++) {
+    const struct cw_finding_wait *w = &f->waits[i];
+    cw_buf_printf(b, "  Thread T%u waits for ", w->thread);
+    describe_wait(b, w, r);
+    for (size_t h = 0; h < w->nholders; h++)
+      cw_buf_printf(b, "%sT%u", h ? ", " : ", held by ", w->holders[h]);
+    cw_buf_puts(b, ", blocked at:\n");
+    text_frames(b, r, ws[i].blocked);
+    for (size_t h = 0; h < w->nholders; h++) {
+      struct cw_thread_info holder;
+      bool gone = cw_thread_info(w->holders[h], &holder) && !holder.alive;
+      cw_buf_printf(b, "  L%d %s was acquired by T%u%s at:\n", w->lock + 1, r->locks[w->lock].name,
+                    w->holders[h], gone ? " (a thread that no longer exists)" : "");
+      text_frames(b, r, ws[i].holders[h]);
+    }
+    cw_buf_puts(b, "\n");
+  }
+  text_threads(b, r);
+  if (!strcmp(cw_opt.deadlock_action, "abort"))
+    cw_buf_printf(b, "  concwatch ends the program (exit status %ld); deadlock_action=report lets it hang.\n",
+                  cw_opt.deadlock_exitcode);
+  cw_buf_printf(b, "==%d== end of finding #%u\n", (int)getpid(), id);
+}
+
+static void json_deadlock(struct cw_buf *b, const struct cw_deadlock_finding *f, const struct resolved *r,
+                          const struct wait_stacks *ws, unsigned id)
+{
+  struct cw_buf summary = {0};
+  deadlock_summary(&summary, f, r, ws);
+  json_summary(b, "deadlock", id, summary.data);
+  cw_buf_free(&summary);
+  cw_buf_printf(b, ",\"reason\":\"%s\"", f->reason);
+  json_locks(b, r);
+  json_threads(b, r);
+  cw_buf_puts(b, ",\"waits\":[");
+  for (size_t i = 0; i < f->nwaits; i++) {
+    const struct cw_finding_wait *w = &f->waits[i];
+    cw_buf_printf(b, "%s{\"thread\":\"T%u\",\"waits_for\":\"%s\"", i ? "," : "", w->thread,
+                  wait_kind_name(w->kind));
+    json_lock_ref(b, "lock", w->lock);
+    if (w->kind == CW_WAIT_LOCK)
+      cw_buf_printf(b, ",\"mode\":\"%s\"", mode_name(w->mode));
+    else
+      cw_buf_puts(b, ",\"mode\":null");
+    cw_buf_printf(b, ",\"object\":\"0x%lx\"", (unsigned long)w->object);
+    json_lock_ref(b, "mutex", w->mutex);
+    json_thread_ref(b, "target", w->target);
+    cw_buf_puts(b, ",\"held_by\":[");
+    for (size_t h = 0; h < w->nholders; h++)
+      cw_buf_printf(b, "%s\"T%u\"", h ? "," : "", w->holders[h]);
+    cw_buf_puts(b, "]");
+    json_stack_ref(b, "stack", ws[i].blocked);
+    cw_buf_puts(b, ",\"holder_stacks\":[");
+    for (size_t h = 0; h < w->nholders; h++)
+      cw_buf_printf(b, "%s%d", h ? "," : "", ws[i].holders[h]);
+    cw_buf_puts(b, "]}");
+  }
+  cw_buf_puts(b, "]");
+  json_stacks(b, r);
+  cw_buf_puts(b, "}");
+}
+
+void cw_report_deadlock(const struct cw_deadlock_finding *f)
+{
+  int saved_errno = errno;
+  cw_runtime_enter();
+  cw_lock_acquire(&report_lock);
+  unsigned id = atomic_fetch_add(&findings, 1) + 1;
+  struct resolved r;
+  struct wait_stacks *ws = cw_alloc((f->nwaits ? f->nwaits : 1) * sizeof *ws);
+  resolve_deadlock(f, &r, ws);
+  struct cw_buf text = {0}, json = {0};
+  text_deadlock(&text, f, &r, ws, id);
+  json_deadlock(&json, f, &r, ws, id);
+  deliver(&text, &json);
+  cw_free(ws);
+  free_resolved(&r);
+  cw_lock_release(&report_lock);
+  cw_runtime_leave();
+  errno = saved_errno;
+}
+
+/* ---- misuse ---- */
+
+void cw_report_misuse(const struct cw_misuse_finding *f)
+{
+  int saved_errno = errno;
+  cw_runtime_enter();
+  cw_lock_acquire(&report_lock);
+  unsigned id = atomic_fetch_add(&findings, 1) + 1;
+  struct resolved r;
+  report_begin(&r, f->has_lock ? 1 : 0);
+  add_thread(&r, f->thread);
+  if (f->other_thread)
+    add_thread(&r, f->other_thread);
+  int lock = -1;
+  if (f->has_lock) {
+    lock = 0;
+    r.locks[0].lock = &f->lock;
+    name_lock(&r.locks[0]);
+    r.locks[0].first_seen_stack = -1;
+  }
+  int call = add_stack(&r, "call", f->thread, lock, f->call_stack);
+  int earlier = add_stack(&r, "earlier", f->other_thread ? f->other_thread : f->thread, lock, f->earlier_stack);
+  add_thread_stacks(&r);
+
+  struct cw_buf summary = {0};
+  cw_buf_printf(&summary, "lock misuse (%s): T%u %s", f->misuse, f->thread, f->what);
+  if (f->has_lock)
+    cw_buf_printf(&summary, " (%s)", r.locks[0].name);
+  if (f->error)
+    cw_buf_printf(&summary, ": %s returned %s", f->function, f->error);
+  cw_buf_puts(&summary, " at ");
+  where(&summary, &r, call);
+
+  struct cw_buf text = {0};
+  cw_buf_printf(&text, "==%d== concwatch: lock-misuse (%s) #%u\n  Thread T%u %s", (int)getpid(), f->misuse, id,
+                f->thread, f->what);
+  if (f->has_lock)
+    cw_buf_printf(&text, ": L1 %s (%s at 0x%lx)", r.locks[0].name, cw_lock_kind_name(f->lock.kind),
+                  (unsigned long)f->lock.addr);
+  if (f->error)
+    cw_buf_printf(&text, ": %s returned %s", f->function, f->error);
+  cw_buf_puts(&text, ", at:\n");
+  text_frames(&text, &r, call);
+  if (earlier >= 0) {
+    cw_buf_printf(&text, "  %s%s%s", f->has_lock ? "L1 " : "", f->has_lock ? r.locks[0].name : "It",
+                  f->has_lock ? " " : " ");
+    if (f->other_thread && f->other_thread != f->thread)
+      cw_buf_printf(&text, "(T%u) ", f->other_thread);
+    cw_buf_printf(&text, "%s:\n", f->earlier_what ? f->earlier_what : "earlier");
+    text_frames(&text, &r, earlier);
+  }
+  cw_buf_puts(&text, "\n");
+  text_threads(&text, &r);
+  cw_buf_printf(&text, "==%d== end of finding #%u\n", (int)getpid(), id);
+
+  struct cw_buf json = {0};
+  json_summary(&json, "lock-misuse", id, summary.data);
+  cw_buf_printf(&json, ",\"misuse\":\"%s\",\"function\":", f->misuse);
+  cw_buf_json_string(&json, f->function);
+  cw_buf_puts(&json, ",\"error\":");
+  cw_buf_json_string(&json, f->error);
+  json_thread_ref(&json, "thread", f->thread);
+  json_thread_ref(&json, "other_thread", f->other_thread);
+  json_locks(&json, &r);
+  json_threads(&json, &r);
+  json_stack_ref(&json, "call_stack", call);
+  json_stack_ref(&json, "earlier_stack", earlier);
+  json_stacks(&json, &r);
+  cw_buf_puts(&json, "}");
+  cw_buf_free(&summary);
+  deliver(&text, &json);
+  free_resolved(&r);
+  cw_lock_release(&report_lock);
+  cw_runtime_leave();
+  errno = saved_errno;
 }

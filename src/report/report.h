@@ -31,8 +31,47 @@ struct cw_lock_order_finding {
   struct cw_finding_step *steps;
 };
 
+/* A thread that cannot go on (for a deadlock report). */
+struct cw_finding_wait {
+  uint32_t thread;
+  uint8_t kind;       /* enum cw_wait_kind */
+  uint8_t mode;       /* lock waits: CW_MODE_* */
+  int lock;           /* index into locks[] (lock waits), or -1 */
+  int mutex;          /* index into locks[] (condition waits), or -1 */
+  uintptr_t object;   /* what it waits on */
+  uint32_t target;    /* join waits: the thread joined */
+  size_t nholders;
+  uint32_t holders[4];
+  cw_stack_id holder_stacks[4]; /* where each holder took the lock */
+  cw_stack_id blocked_stack;    /* where this thread blocked */
+};
+
+struct cw_deadlock_finding {
+  const char *reason; /* "lock-cycle", "self-deadlock", "all-threads-blocked", "holder-gone" */
+  size_t nlocks, nwaits;
+  struct cw_finding_lock *locks;
+  struct cw_finding_wait *waits;
+};
+
+/* A misuse of the lock API: the bad call, and the earlier event that makes it bad. */
+struct cw_misuse_finding {
+  const char *misuse;   /* "unlock-not-locked", ... (docs/report-format.md) */
+  const char *what;     /* one sentence: what the program did */
+  const char *function; /* the API function called */
+  const char *error;    /* "EPERM" ... for error-returned, else NULL */
+  bool has_lock, has_other_lock;
+  struct cw_finding_lock lock, other_lock;
+  uint32_t thread;       /* the thread that made the bad call */
+  uint32_t other_thread; /* the thread of the earlier event, 0 if none */
+  cw_stack_id call_stack;
+  cw_stack_id earlier_stack;
+  const char *earlier_what; /* "was locked by T2 at", "was detached at", ... */
+};
+
 void cw_report_init(void);
 void cw_report_lock_order(const struct cw_lock_order_finding *f);
+void cw_report_deadlock(const struct cw_deadlock_finding *f);
+void cw_report_misuse(const struct cw_misuse_finding *f);
 /* A one-line notice about concwatch itself ("concwatch: warning: ..."), each text once. */
 void cw_report_warning(const char *msg);
 unsigned cw_report_findings(void);

@@ -10,7 +10,7 @@
 
 struct cw_options cw_opt;
 
-enum opt_type { OPT_STR, OPT_INT, OPT_BOOL };
+enum opt_type { OPT_STR, OPT_INT, OPT_BOOL, OPT_CHOICE };
 
 struct opt_desc {
   const char *name;
@@ -19,16 +19,19 @@ struct opt_desc {
   const char *def_str;
   long def_int, lo, hi;
   const char *doc;
+  const char *choices; /* "a|b" for OPT_CHOICE */
 };
 
 static const struct opt_desc table[] = {
-#define CW_OPT_STR(n, def, doc) {#n, OPT_STR, offsetof(struct cw_options, n), def, 0, 0, 0, doc},
-#define CW_OPT_INT(n, def, l, h, doc) {#n, OPT_INT, offsetof(struct cw_options, n), NULL, def, l, h, doc},
-#define CW_OPT_BOOL(n, def, doc) {#n, OPT_BOOL, offsetof(struct cw_options, n), NULL, def, 0, 1, doc},
+#define CW_OPT_STR(n, def, doc) {#n, OPT_STR, offsetof(struct cw_options, n), def, 0, 0, 0, doc, NULL},
+#define CW_OPT_INT(n, def, l, h, doc) {#n, OPT_INT, offsetof(struct cw_options, n), NULL, def, l, h, doc, NULL},
+#define CW_OPT_BOOL(n, def, doc) {#n, OPT_BOOL, offsetof(struct cw_options, n), NULL, def, 0, 1, doc, NULL},
+#define CW_OPT_CHOICE(n, def, ch, doc) {#n, OPT_CHOICE, offsetof(struct cw_options, n), def, 0, 0, 0, doc, ch},
 #include "options.def"
 #undef CW_OPT_STR
 #undef CW_OPT_INT
 #undef CW_OPT_BOOL
+#undef CW_OPT_CHOICE
 };
 
 const char *cw_option_name(size_t index)
@@ -40,7 +43,7 @@ static void set_defaults(struct cw_options *opts)
 {
   for (size_t i = 0; i < CW_ARRAY_LEN(table); i++) {
     char *field = (char *)opts + table[i].offset;
-    if (table[i].type == OPT_STR)
+    if (table[i].type == OPT_STR || table[i].type == OPT_CHOICE)
       *(const char **)field = table[i].def_str;
     else if (table[i].type == OPT_INT)
       *(long *)field = table[i].def_int;
@@ -81,6 +84,19 @@ static bool parse_bool(const char *s, bool *out)
   return false;
 }
 
+static bool is_choice(const char *choices, const char *value)
+{
+  size_t n = strlen(value);
+  for (const char *p = choices; *p;) {
+    const char *bar = strchr(p, '|');
+    size_t len = bar ? (size_t)(bar - p) : strlen(p);
+    if (len == n && !memcmp(p, value, n))
+      return true;
+    p += len + (bar ? 1 : 0);
+  }
+  return false;
+}
+
 /* Apply one "key=value" token. */
 static bool apply(struct cw_options *opts, const char *tok, size_t len, char *err, size_t errlen)
 {
@@ -105,6 +121,15 @@ static bool apply(struct cw_options *opts, const char *tok, size_t len, char *er
   memcpy(value, eq + 1, vlen);
   value[vlen] = 0;
   char *field = (char *)opts + d->offset;
+  if (d->type == OPT_CHOICE) {
+    if (!is_choice(d->choices, value)) {
+      snprintf(err, errlen, "concwatch: bad value '%s' for option '%s' (expected one of %s)", value,
+               d->name, d->choices);
+      return false;
+    }
+    *(const char **)field = cw_strdup(value);
+    return true;
+  }
   if (d->type == OPT_STR) {
     if (!vlen) {
       snprintf(err, errlen, "concwatch: option '%s' needs a non-empty value", d->name);
@@ -162,7 +187,7 @@ void cw_options_print_help(int fd)
   for (size_t i = 0; i < CW_ARRAY_LEN(table); i++) {
     const struct opt_desc *d = &table[i];
     char def[64];
-    if (d->type == OPT_STR)
+    if (d->type == OPT_STR || d->type == OPT_CHOICE)
       snprintf(def, sizeof def, "%s", d->def_str ? d->def_str : "(none)");
     else
       snprintf(def, sizeof def, "%ld", d->def_int);

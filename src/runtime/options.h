@@ -9,10 +9,12 @@ struct cw_options {
 #define CW_OPT_STR(name, def, doc) const char *name;
 #define CW_OPT_INT(name, def, lo, hi, doc) long name;
 #define CW_OPT_BOOL(name, def, doc) bool name;
+#define CW_OPT_CHOICE(name, def, choices, doc) const char *name;
 #include "options.def"
 #undef CW_OPT_STR
 #undef CW_OPT_INT
 #undef CW_OPT_BOOL
+#undef CW_OPT_CHOICE
 };
 
 extern struct cw_options cw_opt;

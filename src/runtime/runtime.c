@@ -9,7 +9,9 @@
 #include "../report/report.h"
 #include "../stack/stack.h"
 #include "../stack/symbolize.h"
+#include "../waits/waits.h"
 #include "alloc.h"
+#include "objects.h"
 #include "options.h"
 #include "thread.h"
 
@@ -76,6 +78,7 @@ void cw_fork_prepare(void)
   cw_runtime_enter();
   cw_report_prefork();
   cw_lockorder_prefork();
+  cw_objects_prefork();
   cw_threads_prefork();
   cw_stack_prefork();
   cw_alloc_prefork();
@@ -86,6 +89,7 @@ void cw_fork_parent(void)
   cw_alloc_postfork(0);
   cw_stack_postfork(0);
   cw_threads_postfork(0);
+  cw_objects_postfork(0);
   cw_lockorder_postfork(0);
   cw_report_postfork(0);
   cw_runtime_leave();
@@ -96,8 +100,10 @@ void cw_fork_child(void)
   cw_alloc_postfork(1);
   cw_stack_postfork(1);
   cw_threads_postfork(1);
+  cw_objects_postfork(1);
   cw_lockorder_postfork(1);
   cw_report_postfork(1);
   cw_symbolizer_postfork_child();
   cw_runtime_leave();
+  cw_waits_postfork_child();
 }

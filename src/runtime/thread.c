@@ -1,8 +1,10 @@
 #include "thread.h"
 
+#include <pthread.h>
 #include <string.h>
 
 #include "alloc.h"
+#include "../engine.h"
 #include "../stack/stack.h"
 
 __thread struct cw_tls cw_tls __attribute__((tls_model("initial-exec")));
@@ -31,6 +33,17 @@ static struct cw_thread *new_thread(uint32_t parent, cw_stack_id created_at)
   return t;
 }
 
+/* Threads that end without returning (cancellation) are caught by a TLS destructor. */
+static pthread_key_t exit_key;
+static bool exit_key_ok;
+
+static void on_thread_destroyed(void *arg)
+{
+  struct cw_thread *t = arg;
+  if (t && t->alive && cw_tls.thread == t)
+    cw_thread_ended(t, 0, true);
+}
+
 static void attach(struct cw_thread *t)
 {
   t->tid = cw_gettid();
@@ -53,6 +66,7 @@ struct cw_thread *cw_thread_current_slow(void)
 
 void cw_threads_init_main(void)
 {
+  exit_key_ok = pthread_key_create(&exit_key, on_thread_destroyed) == 0;
   if (cw_tls.thread)
     return;
   struct cw_thread *t = new_thread(0, 0);
@@ -78,29 +92,66 @@ void cw_thread_abandon(struct cw_thread_start *s)
   cw_free(s);
 }
 
+struct cw_thread *cw_thread_start_record(struct cw_thread_start *s) { return s->thread; }
+
 void *cw_thread_trampoline(void *start)
 {
   struct cw_thread_start s = *(struct cw_thread_start *)start;
   cw_free(start);
   attach(s.thread);
+  s.thread->alive = true;
+  if (exit_key_ok)
+    pthread_setspecific(exit_key, s.thread);
   void *ret = s.fn(s.arg);
-  cw_thread_exiting();
+  /* The thread function is the "call" that ends the thread (+1: symbolized as a return
+   * address, it names the function's first line). */
+  cw_thread_ended(s.thread, (uintptr_t)s.fn + 1, false);
   return ret;
 }
 
+static bool holds_real_locks(const struct cw_thread *t)
+{
+  for (uint32_t i = 0; i < t->nheld; i++)
+    if (t->held[i].kind != CW_LOCK_SEM)
+      return true;
+  return false;
+}
+
+/* The record stays (reports name it); the per-thread working memory goes, except the held
+ * stack of a thread that exits holding locks: a thread that later waits for one of them can
+ * never get it, and the report says who took it where. Under the registry lock, because the
+ * watchdog reads these arrays. */
 void cw_thread_exiting(void)
 {
   struct cw_thread *t = cw_tls.thread;
   if (!t || !t->alive)
     return;
-  t->alive = false;
   cw_tls.active = NULL;
-  /* The record stays (reports name it); the per-thread working memory goes. */
-  cw_free(t->held);
+  cw_lock_acquire(&registry_lock);
+  t->alive = false;
+  t->exited_holding = holds_real_locks(t);
+  if (!t->exited_holding) {
+    cw_free(t->held);
+    t->held = NULL;
+    t->nheld = t->held_cap = 0;
+  }
+  while (t->retired_held) {
+    void *next = *(void **)t->retired_held;
+    cw_free(t->retired_held);
+    t->retired_held = next;
+  }
   cw_free(t->chain_cache);
-  t->held = NULL;
   t->chain_cache = NULL;
-  t->nheld = t->held_cap = 0;
+  cw_lock_release(&registry_lock);
+}
+
+void cw_threads_lock(void) { cw_lock_acquire(&registry_lock); }
+void cw_threads_unlock(void) { cw_lock_release(&registry_lock); }
+
+void cw_threads_foreach(void (*fn)(struct cw_thread *t, void *arg), void *arg)
+{
+  for (uint32_t i = 0; i < nthreads; i++)
+    fn(registry[i], arg);
 }
 
 void cw_thread_set_name(struct cw_thread *t, const char *name)
@@ -117,6 +168,7 @@ bool cw_thread_info(uint32_t id, struct cw_thread_info *out)
     struct cw_thread *t = registry[id - 1];
     out->id = t->id;
     out->parent = t->parent;
+    out->alive = t->alive;
     out->tid = t->tid;
     out->created_at = t->created_at;
     memcpy(out->name, t->name, sizeof out->name);

@@ -11,6 +11,12 @@
 
 typedef uint32_t cw_stack_id; /* 0 = no stack */
 
+/* One unwound frame: its pc (a return address, except the innermost) and its stack pointer. */
+struct cw_unwound_frame {
+  uintptr_t pc;
+  uintptr_t sp;
+};
+
 /* A lock the thread holds, in acquisition order. */
 struct cw_held {
   const void *lock;
@@ -23,6 +29,21 @@ struct cw_held {
 };
 
 #define CW_HELD_TRY 1u
+#define CW_HELD_PENDING 2u /* requested, not yet acquired: the thread is waiting for it */
+#define CW_HELD_TIMED 4u   /* with PENDING: a timed request, it gives up by itself */
+
+/* What a blocked thread waits for (besides locks, which are the pending held entry). */
+enum cw_wait_kind { CW_WAIT_NONE, CW_WAIT_LOCK, CW_WAIT_COND, CW_WAIT_SEM, CW_WAIT_BARRIER, CW_WAIT_JOIN };
+
+struct cw_wait {
+  uint8_t kind;       /* enum cw_wait_kind; CW_WAIT_LOCK means: see the pending held entry */
+  bool timed;         /* ends by itself (a timeout) */
+  bool shared;        /* process-shared object: another process could end the wait */
+  const void *object; /* the cond, semaphore or barrier */
+  const void *mutex;  /* a condition wait's mutex */
+  uint32_t target;    /* a join's thread id */
+  uintptr_t pc, sp;   /* the blocking call */
+};
 
 struct cw_thread {
   uint32_t id; /* T1 is the first thread concwatch saw (normally main) */
@@ -35,7 +56,33 @@ struct cw_thread {
   struct cw_held *held;
   uint32_t nheld, held_cap;
   uint64_t *chain_cache;   /* validated (held chain, new lock) keys; see lockorder.c */
+  void *retired_held;      /* earlier held arrays, kept until exit: the watchdog may read them */
+
+  /* Waiting, as the deadlock watchdog sees it: wait_seq is odd while the thread is inside a
+   * blocking call; `wait` (or, for locks, the pending held entry) says on what. */
+  _Atomic uint64_t wait_seq;
+  struct cw_wait wait;
+  bool exited_holding;     /* ended with locks held: its held entries stay for reports */
+
+  /* Thread handle bookkeeping, for join/detach misuse. */
+  uintptr_t handle;        /* the pthread_t */
+  bool detached, joined;
+  cw_stack_id detached_at, joined_at;
+  cw_stack_id join_stack; /* the join call this thread is in */
+
+  /* Filled by the thread itself, in a signal handler, when the watchdog asks for its stack:
+   * request 1 = asked (valid while wait_seq is still stack_request_seq), 2 = done. */
+  _Atomic int stack_request;
+  uint64_t stack_request_seq;
+  struct cw_unwound_frame *blocked_frames; /* buffer of CW_BLOCKED_FRAMES, owned by the watchdog */
+  size_t nblocked_frames;
 };
+
+#define CW_BLOCKED_FRAMES 128
+/* Iterate over every thread record (alive or not) under the registry lock. */
+void cw_threads_lock(void);
+void cw_threads_unlock(void);
+void cw_threads_foreach(void (*fn)(struct cw_thread *t, void *arg), void *arg);
 
 /* `active` is the thread's record while events may be tracked and NULL otherwise (before
  * start-up, after the thread's exit, and while the engine runs foreign code such as the
@@ -76,11 +123,17 @@ struct cw_thread_start;
 struct cw_thread_start *cw_thread_prepare(void *(*fn)(void *), void *arg, uintptr_t pc);
 void *cw_thread_trampoline(void *start);
 void cw_thread_abandon(struct cw_thread_start *start);
+/* The new thread's record (valid after the start record is gone). */
+struct cw_thread *cw_thread_start_record(struct cw_thread_start *start);
 void cw_thread_exiting(void);
+/* The thread ends (return from its function: pc is the function; or pthread_exit: pc is the
+ * call): checks for locks still held, then cw_thread_exiting. Defined in events.c. */
+void cw_thread_ended(struct cw_thread *t, uintptr_t pc, bool is_call);
 
 /* Copy of a thread's identity for reports; false if the id is unknown. */
 struct cw_thread_info {
   uint32_t id, parent;
+  bool alive;
   pid_t tid;
   cw_stack_id created_at;
   char name[32];

@@ -8,11 +8,7 @@
 
 #include "../runtime/thread.h"
 
-/* One unwound frame: its pc (a return address, except the innermost) and its stack pointer. */
-struct cw_unwound {
-  uintptr_t pc;
-  uintptr_t sp;
-};
+#define cw_unwound cw_unwound_frame
 
 /* Find concwatch's own code range, so captured stacks start at the program's call. */
 void cw_stack_init(void);
