@@ -34,14 +34,14 @@ void cw_lock_kind_check_slow(const void *lock, enum cw_lock_kind kind, uintptr_t
 void cw_lock_acquired_annotation(const void *lock, bool read, bool try_lock, uintptr_t pc, uintptr_t sp);
 struct cw_thread;
 /* Before an acquisition; returns the calling thread (NULL: not tracked) for cw_lock_post. */
-static inline struct cw_thread *cw_lock_pre(const void *lock, enum cw_lock_kind kind,
+static inline __attribute__((always_inline)) struct cw_thread *cw_lock_pre(const void *lock, enum cw_lock_kind kind,
                                             enum cw_lock_mode mode, enum cw_acquire_how how,
                                             uintptr_t pc, uintptr_t sp);
 /* After it, with whether the lock is now held. */
-static inline void cw_lock_post(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
+static inline __attribute__((always_inline)) void cw_lock_post(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
                                 enum cw_lock_mode mode, enum cw_acquire_how how, bool acquired,
                                 uintptr_t pc, uintptr_t sp);
-static inline void cw_unlock(const void *lock, enum cw_lock_kind kind, uintptr_t pc);
+static inline __attribute__((always_inline)) void cw_unlock(const void *lock, enum cw_lock_kind kind, uintptr_t pc);
 /* A semaphore post: releases the semaphore if this thread took it as a lock. */
 void cw_sem_post(const void *sem);
 
@@ -103,6 +103,9 @@ void cw_lock_pre_slow(struct cw_thread *t, const void *lock, enum cw_lock_kind k
                       enum cw_lock_mode mode, uint64_t chain_key);
 /* A semaphore was just pushed as held: a second one for the same semaphore makes it a signal. */
 void cw_sem_acquired(struct cw_thread *t, const void *sem);
+/* A semaphore taken by a try that succeeded (see events.c: a try that is the fast path of a
+ * blocking acquire counts as blocking). */
+void cw_sem_try_acquired(struct cw_thread *t, const void *sem, uintptr_t pc, uintptr_t sp);
 /* The thread locks a mutex it already owns: a self-deadlock for default mutexes. */
 void cw_mutex_relock(struct cw_thread *t, const void *mutex, uintptr_t pc, uintptr_t sp);
 /* Unlock of a lock the thread does not hold (a misuse, or a lock taken before start-up). */
@@ -127,7 +130,7 @@ static inline void cw_wait_mark(struct cw_thread *t)
 
 /* A blocking or timed acquisition is pushed as a pending held entry before the real call (the
  * deadlock watchdog reads it as "waiting for this lock") and confirmed or dropped after it. */
-static inline struct cw_thread *cw_lock_pre(const void *lock, enum cw_lock_kind kind,
+static inline __attribute__((always_inline)) struct cw_thread *cw_lock_pre(const void *lock, enum cw_lock_kind kind,
                                             enum cw_lock_mode mode, enum cw_acquire_how how,
                                             uintptr_t pc, uintptr_t sp)
 {
@@ -152,7 +155,7 @@ static inline struct cw_thread *cw_lock_pre(const void *lock, enum cw_lock_kind 
   return t;
 }
 
-static inline void cw_lock_post(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
+static inline __attribute__((always_inline)) void cw_lock_post(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
                                 enum cw_lock_mode mode, enum cw_acquire_how how, bool acquired,
                                 uintptr_t pc, uintptr_t sp)
 {
@@ -172,12 +175,14 @@ static inline void cw_lock_post(struct cw_thread *t, const void *lock, enum cw_l
   }
   if (!acquired)
     return;
+  if (CW_UNLIKELY(kind == CW_LOCK_SEM)) {
+    cw_sem_try_acquired(t, lock, pc, sp);
+    return;
+  }
   cw_held_push(t, lock, kind, mode, CW_HELD_TRY, pc, sp);
-  if (CW_UNLIKELY(kind == CW_LOCK_SEM))
-    cw_sem_acquired(t, lock);
 }
 
-static inline void cw_unlock(const void *lock, enum cw_lock_kind kind, uintptr_t pc)
+static inline __attribute__((always_inline)) void cw_unlock(const void *lock, enum cw_lock_kind kind, uintptr_t pc)
 {
   struct cw_thread *t = cw_thread_current();
   if (t && !cw_held_pop(t, lock))

@@ -42,7 +42,7 @@ static inline bool cw_chain_cached(const struct cw_thread *t, uint64_t key)
 void cw_held_grow(struct cw_thread *t);
 bool cw_held_pop_slow(struct cw_thread *t, const void *lock);
 
-static inline void cw_held_push(struct cw_thread *t, const void *lock, unsigned kind, unsigned mode,
+static inline __attribute__((always_inline)) void cw_held_push(struct cw_thread *t, const void *lock, unsigned kind, unsigned mode,
                                 unsigned flags, uintptr_t pc, uintptr_t sp)
 {
   uint32_t n = t->nheld;
@@ -60,7 +60,7 @@ static inline void cw_held_push(struct cw_thread *t, const void *lock, unsigned 
 }
 
 /* Drop the most recent entry for lock; false if the thread does not hold it. */
-static inline bool cw_held_pop(struct cw_thread *t, const void *lock)
+static inline __attribute__((always_inline)) bool cw_held_pop(struct cw_thread *t, const void *lock)
 {
   uint32_t n = t->nheld;
   if (CW_LIKELY(n != 0 && t->held[n - 1].lock == lock)) {

@@ -45,12 +45,13 @@ unsigned cw_report_findings(void) { return atomic_load(&findings); }
 /* ---- resolved form ---- */
 
 struct rstack {
-  const char *role; /* "request", "held", "lock-first-seen", "thread-created" */
+  const char *role; /* "request", "held", "lock-first-seen", "thread-created", ... */
   uint32_t thread;
   int lock;         /* index into locks, -1 if none */
   cw_stack_id id;
   struct cw_frame *frames;
   size_t nframes;
+  size_t trimmed;   /* interpreter frames left out (Python programs) */
 };
 
 struct rlock {
@@ -83,7 +84,7 @@ static bool frame_is_ours(const struct cw_frame *f, const char *self_module)
 static bool is_runtime_start(const char *function)
 {
   static const char *names[] = {"start_thread", "clone3", "__clone3", "clone", "__clone", "_start",
-                                "__libc_start_main", "__libc_start_call_main"};
+                                "__libc_start_main", "__libc_start_main_impl", "__libc_start_call_main"};
   for (size_t i = 0; i < CW_ARRAY_LEN(names); i++)
     if (!strcmp(function, names[i]))
       return true;
@@ -119,6 +120,44 @@ static void resolve_frames(struct rstack *s)
   }
 }
 
+/* In a Python program every stack runs through the interpreter's evaluation loop: dozens of
+ * frames that say nothing about the program. Frames of the interpreter (libpython, or a
+ * python executable) are kept up to its call machinery (the lock primitive and the builtin
+ * that called it); from there on, interpreter frames are counted, not shown. */
+static bool is_interpreter_module(const char *module)
+{
+  const char *base = module ? strrchr(module, '/') : NULL;
+  base = base ? base + 1 : module;
+  return base && (!strncmp(base, "libpython", 9) || !strncmp(base, "python", 6));
+}
+
+static bool is_interpreter_machinery(const char *function)
+{
+  return !strncmp(function, "_PyEval_", 8) || !strncmp(function, "_PyObject_", 10) ||
+         !strncmp(function, "PyObject_", 9) || !strcmp(function, "cfunction_call") ||
+         !strncmp(function, "cfunction_vectorcall", 20) || !strcmp(function, "method_vectorcall");
+}
+
+static void trim_interpreter_frames(struct rstack *s)
+{
+  size_t keep = s->nframes;
+  for (size_t i = 0; i < s->nframes; i++)
+    if (is_interpreter_module(s->frames[i].module) && is_interpreter_machinery(s->frames[i].function)) {
+      keep = i;
+      break;
+    }
+  if (keep == s->nframes)
+    return;
+  size_t out = keep;
+  for (size_t i = keep; i < s->nframes; i++) {
+    if (is_interpreter_module(s->frames[i].module))
+      s->trimmed++;
+    else
+      s->frames[out++] = s->frames[i];
+  }
+  s->nframes = out;
+}
+
 static int add_stack(struct resolved *r, const char *role, uint32_t thread, int lock, cw_stack_id id)
 {
   if (!id)
@@ -128,8 +167,9 @@ static int add_stack(struct resolved *r, const char *role, uint32_t thread, int 
       return (int)i;
   CW_GROW(r->stacks, r->stacks_cap, r->nstacks + 1);
   struct rstack *s = &r->stacks[r->nstacks];
-  *s = (struct rstack){role, thread, lock, id, NULL, 0};
+  *s = (struct rstack){role, thread, lock, id, NULL, 0, 0};
   resolve_frames(s);
+  trim_interpreter_frames(s);
   return (int)r->nstacks++;
 }
 
@@ -213,6 +253,8 @@ static void text_frames(struct cw_buf *b, const struct resolved *r, int stack)
       cw_buf_printf(b, " in %s", base_name(f->module));
     cw_buf_printf(b, " [0x%lx]\n", (unsigned long)f->pc);
   }
+  if (s->trimmed)
+    cw_buf_printf(b, "    ... %zu Python interpreter frames not shown\n", s->trimmed);
 }
 
 static void json_frames(struct cw_buf *b, const struct rstack *s)
@@ -248,7 +290,7 @@ static void json_stacks(struct cw_buf *b, const struct resolved *r)
       cw_buf_puts(b, "null");
     cw_buf_puts(b, ",\"frames\":");
     json_frames(b, s);
-    cw_buf_puts(b, "}");
+    cw_buf_printf(b, ",\"trimmed_frames\":%zu}", s->trimmed);
   }
   cw_buf_puts(b, "]");
 }
@@ -570,12 +612,15 @@ static void resolve_deadlock(const struct cw_deadlock_finding *f, struct resolve
 static void describe_wait(struct cw_buf *b, const struct cw_finding_wait *w, const struct resolved *r)
 {
   switch (w->kind) {
-  case CW_WAIT_LOCK:
-    cw_buf_printf(b, "L%d %s (%s%s%s)", w->lock + 1, r->locks[w->lock].name,
-                  cw_lock_kind_name(r->locks[w->lock].lock->kind),
-                  r->locks[w->lock].lock->kind == CW_LOCK_RWLOCK ? ", for " : "",
-                  r->locks[w->lock].lock->kind == CW_LOCK_RWLOCK ? mode_name(w->mode) : "");
+  case CW_WAIT_LOCK: {
+    const struct rlock *l = &r->locks[w->lock];
+    cw_buf_printf(b, "L%d %s", w->lock + 1, l->name);
+    if (l->has_name)
+      cw_buf_printf(b, " (%s)", cw_lock_kind_name(l->lock->kind));
+    if (l->lock->kind == CW_LOCK_RWLOCK)
+      cw_buf_printf(b, " for %s", mode_name(w->mode));
     break;
+  }
   case CW_WAIT_COND:
     cw_buf_printf(b, "condition variable 0x%lx", (unsigned long)w->object);
     if (w->mutex >= 0)

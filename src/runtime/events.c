@@ -9,7 +9,9 @@
 #include "../lockorder/lockorder.h"
 #include "../misuse/misuse.h"
 #include "../stack/stack.h"
+#include "../stack/symbolize.h"
 #include "../waits/waits.h"
+#include "hash.h"
 #include "objects.h"
 #include "options.h"
 #include "thread.h"
@@ -135,6 +137,56 @@ void cw_sem_acquired(struct cw_thread *t, const void *sem)
       RESTORE_ERRNO;
       return;
     }
+}
+
+/* Lock implementations built on semaphores often try first and block only if the try fails:
+ * CPython's PyThread_acquire_lock_timed (threading.Lock) is called with a zero timeout by
+ * every acquire() before the blocking call. A successful try there stands for a blocking
+ * acquisition, or no lock order would ever be seen in an uncontended Python program. The
+ * callers are recognized by name, once per call site. */
+static const char *const try_then_block_callers[] = {"PyThread_acquire_lock_timed", "PyThread_acquire_lock"};
+
+struct call_site {
+  uintptr_t pc;
+  bool blocking;
+  UT_hash_handle hh;
+};
+static struct call_site *call_sites;
+static cw_lock_t call_sites_lock = CW_LOCK_INIT;
+
+static bool try_stands_for_blocking(uintptr_t pc)
+{
+  cw_lock_acquire(&call_sites_lock);
+  struct call_site *c;
+  HASH_FIND(hh, call_sites, &pc, sizeof pc, c);
+  if (!c) {
+    c = cw_alloc(sizeof *c);
+    c->pc = pc;
+    const char *name = cw_function_name(pc);
+    for (size_t i = 0; name && i < CW_ARRAY_LEN(try_then_block_callers); i++)
+      c->blocking |= !strcmp(name, try_then_block_callers[i]);
+    HASH_ADD(hh, call_sites, pc, sizeof c->pc, c);
+  }
+  bool blocking = c->blocking;
+  cw_lock_release(&call_sites_lock);
+  return blocking;
+}
+
+void cw_sem_try_acquired(struct cw_thread *t, const void *sem, uintptr_t pc, uintptr_t sp)
+{
+  SAVE_ERRNO;
+  unsigned flags = CW_HELD_TRY;
+  if (try_stands_for_blocking(pc)) {
+    flags = 0;
+    if (t->nheld) {
+      uint64_t key = cw_chain_cache_key(t, sem, CW_LOCK_SEM, CW_MODE_WRITE);
+      if (!cw_chain_cached(t, key))
+        cw_lockorder_check(t, sem, CW_LOCK_SEM, CW_MODE_WRITE, key);
+    }
+  }
+  cw_held_push(t, sem, CW_LOCK_SEM, CW_MODE_WRITE, flags, pc, sp);
+  cw_sem_acquired(t, sem);
+  RESTORE_ERRNO;
 }
 
 void cw_sem_post(const void *sem)

@@ -100,7 +100,7 @@ struct cw_thread *cw_thread_current_slow(void);
 
 /* The calling thread's record, or NULL when events must not be tracked. Creates the record
  * for threads concwatch did not see start. */
-static inline struct cw_thread *cw_thread_current(void)
+static inline __attribute__((always_inline)) struct cw_thread *cw_thread_current(void)
 {
   struct cw_thread *t = cw_tls.active;
   return CW_LIKELY(t != NULL) ? t : cw_thread_current_slow();

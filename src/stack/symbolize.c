@@ -285,3 +285,18 @@ bool cw_symbolize_data(uintptr_t addr, const char **name, size_t *offset, size_t
   *size = c->size;
   return c->name != NULL;
 }
+
+const char *cw_function_name(uintptr_t pc)
+{
+  Dl_info info;
+  const ElfW(Sym) *sym = NULL;
+  cw_runtime_enter();
+  int ok = dladdr1((void *)(pc - 1), &info, (void **)&sym, RTLD_DL_SYMENT);
+  cw_runtime_leave();
+  if (!ok || !sym || !info.dli_sname || !info.dli_saddr)
+    return NULL;
+  uintptr_t start = (uintptr_t)info.dli_saddr;
+  if (pc - 1 < start || pc - 1 >= start + sym->st_size)
+    return NULL; /* nearest exported symbol, but pc is in some other (static) function */
+  return info.dli_sname;
+}

@@ -26,6 +26,10 @@ size_t cw_symbolize_code(uintptr_t pc, bool is_return_address, struct cw_frame o
 /* The global variable containing addr: its name, the offset into it and its size. */
 bool cw_symbolize_data(uintptr_t addr, const char **name, size_t *offset, size_t *size);
 
+/* The exported function containing pc (dynamic symbol table only, no symbolizer round trip);
+ * NULL if pc is not inside one. */
+const char *cw_function_name(uintptr_t pc);
+
 /* Locate the symbolizer next to this library (call once at start-up). */
 void cw_symbolizer_init(void);
 /* After fork in the child: the parent's symbolizer connection is not ours. */
