@@ -718,8 +718,12 @@ static void json_deadlock(struct cw_buf *b, const struct cw_deadlock_finding *f,
     cw_buf_puts(b, "]");
     json_stack_ref(b, "stack", ws[i].blocked);
     cw_buf_puts(b, ",\"holder_stacks\":[");
-    for (size_t h = 0; h < w->nholders; h++)
-      cw_buf_printf(b, "%s%d", h ? "," : "", ws[i].holders[h]);
+    for (size_t h = 0; h < w->nholders; h++) {
+      if (ws[i].holders[h] >= 0)
+        cw_buf_printf(b, "%s%d", h ? "," : "", ws[i].holders[h]);
+      else
+        cw_buf_printf(b, "%snull", h ? "," : "");
+    }
     cw_buf_puts(b, "]}");
   }
   cw_buf_puts(b, "]");

@@ -71,6 +71,7 @@ void cw_threads_init_main(void)
     return;
   struct cw_thread *t = new_thread(0, 0);
   attach(t);
+  t->handle = (uintptr_t)pthread_self();
   cw_thread_set_name(t, "main");
 }
 
@@ -188,9 +189,12 @@ void cw_threads_postfork(int in_child)
     return;
   }
   cw_lock_reset(&registry_lock);
+  /* The other threads do not exist in the child; the locks they held stay locked forever. */
   for (uint32_t i = 0; i < nthreads; i++)
-    if (registry[i] != cw_tls.thread)
+    if (registry[i] != cw_tls.thread && registry[i]->alive) {
       registry[i]->alive = false;
+      registry[i]->exited_holding = holds_real_locks(registry[i]);
+    }
   if (cw_tls.thread)
     cw_tls.thread->tid = cw_gettid();
 }

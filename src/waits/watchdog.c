@@ -160,12 +160,11 @@ static void observe_cb(struct cw_thread *t, void *arg)
   b->seq = seq;
   b->next = -1;
   b->is_lock = top_pending(t, &b->lock);
-  b->wait = t->wait;
-  if (b->is_lock) {
-    b->wait.kind = CW_WAIT_LOCK;
-    b->wait.timed = (b->lock.flags & CW_HELD_TIMED) != 0;
-    b->wait.shared = false;
-  }
+  if (b->is_lock)
+    b->wait = (struct cw_wait){.kind = CW_WAIT_LOCK, .timed = (b->lock.flags & CW_HELD_TIMED) != 0,
+                               .object = b->lock.lock, .pc = b->lock.pc, .sp = b->lock.sp};
+  else
+    b->wait = t->wait;
   if (b->wait.kind == CW_WAIT_NONE || b->wait.timed || b->wait.shared) {
     k->someone_free = true; /* it will end by itself, or another process could end it */
     return;

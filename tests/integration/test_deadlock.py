@@ -74,12 +74,15 @@ class DeadlockTestCase(ConcwatchTestCase):
             self.assertIsInstance(w["held_by"], list)
             for t in w["held_by"]:
                 self.assertIn(t, threads, "a holder missing from threads[]")
+            indices = range(len(f["stacks"]))
+            self.assertIn(w["stack"], indices, "stack index out of range")
             blocked = f["stacks"][w["stack"]]
             self.assertEqual(blocked["role"], "blocked")
             self.assertEqual(blocked["thread"], w["thread"])
             self.assertTrue(blocked["frames"], "empty blocked stack")
             self.assertIsInstance(w["holder_stacks"], list)
             for i in w["holder_stacks"]:
+                self.assertIn(i, indices, "holder stack index out of range")
                 self.assertEqual(f["stacks"][i]["role"], "held")
         for i, s in enumerate(f["stacks"]):
             self.assertEqual(s["id"], i)
