@@ -122,7 +122,8 @@ static inline pid_t cw_mutex_owner(const void *mutex)
   return __atomic_load_n(&((const pthread_mutex_t *)mutex)->__data.__owner, __ATOMIC_RELAXED);
 }
 
-/* Entering or leaving a blocking call: the watchdog sees an odd sequence number while blocked. */
+/* Entering a blocking call: the watchdog tells one blocking call from the next by this
+ * number (whether the thread is still inside is the pending entry or its wait record). */
 static inline void cw_wait_mark(struct cw_thread *t)
 {
   __atomic_store_n(&t->wait_seq, t->wait_seq + 1, __ATOMIC_RELEASE);
@@ -137,8 +138,10 @@ static inline __attribute__((always_inline)) struct cw_thread *cw_lock_pre(const
   struct cw_thread *t = cw_thread_current();
   if (!t || how == CW_ACQ_TRY)
     return t;
+  uint64_t chain = cw_chain_step(0, lock, kind, mode, 0);
   if (t->nheld != 0) {
-    uint64_t key = cw_chain_cache_key(t, lock, kind, mode);
+    chain = cw_chain_step(t->held[t->nheld - 1].chain, lock, kind, mode, 0);
+    uint64_t key = cw_chain_key(chain);
     if (!cw_chain_cached(t, key))
       cw_lock_pre_slow(t, lock, kind, mode, key);
   }
@@ -150,7 +153,8 @@ static inline __attribute__((always_inline)) struct cw_thread *cw_lock_pre(const
   } else if (t->nheld != 0 && (kind == CW_LOCK_SPIN || mode == CW_MODE_WRITE)) {
     cw_self_relock_check(t, lock, kind, mode, pc, sp);
   }
-  cw_held_push(t, lock, kind, mode, CW_HELD_PENDING | (how == CW_ACQ_TIMED ? CW_HELD_TIMED : 0), pc, sp);
+  cw_held_push_chained(t, lock, kind, mode, CW_HELD_PENDING | (how == CW_ACQ_TIMED ? CW_HELD_TIMED : 0), pc,
+                       sp, chain);
   cw_wait_mark(t);
   return t;
 }
@@ -162,10 +166,9 @@ static inline __attribute__((always_inline)) void cw_lock_post(struct cw_thread 
   if (!t)
     return;
   if (how != CW_ACQ_TRY) {
-    cw_wait_mark(t);
     struct cw_held *top = &t->held[t->nheld - 1];
     if (acquired) {
-      top->flags = 0;
+      __atomic_store_n(&top->flags, 0, __ATOMIC_RELEASE);
       if (CW_UNLIKELY(kind == CW_LOCK_SEM))
         cw_sem_acquired(t, lock);
     } else {

@@ -201,6 +201,11 @@ void cw_lockorder_check(struct cw_thread *t, const void *lock, enum cw_lock_kind
 {
   if (!t->chain_cache)
     t->chain_cache = cw_alloc(CW_CHAIN_CACHE_SIZE * sizeof *t->chain_cache);
+  uint64_t epoch = cw_graph_epoch();
+  if (t->cache_epoch != epoch) { /* locks were forgotten: what was validated may not hold */
+    memset(t->chain_cache, 0, CW_CHAIN_CACHE_SIZE * sizeof *t->chain_cache);
+    t->cache_epoch = epoch;
+  }
   if (cw_opt.detect_lock_order) {
     struct request *r = cw_alloc(sizeof *r);
     r->t = t;
@@ -222,10 +227,10 @@ void cw_lockorder_check(struct cw_thread *t, const void *lock, enum cw_lock_kind
       free_finding(r->found[i]);
     }
     cw_free(r);
-    /* Nodes forgotten meanwhile moved the epoch: file the chain under the current one. */
-    key = cw_chain_cache_key(t, lock, kind, mode);
+    if (cw_graph_epoch() != t->cache_epoch)
+      return; /* nodes were forgotten meanwhile: validate again next time */
   }
-  t->chain_cache[key & (CW_CHAIN_CACHE_SIZE - 1)] = key;
+  t->chain_cache[CW_CHAIN_SLOT(key)] = key;
 }
 
 /* ---- forgetting locks ---- */

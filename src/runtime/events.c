@@ -143,8 +143,18 @@ void cw_sem_acquired(struct cw_thread *t, const void *sem)
  * CPython's PyThread_acquire_lock_timed (threading.Lock) is called with a zero timeout by
  * every acquire() before the blocking call. A successful try there stands for a blocking
  * acquisition, or no lock order would ever be seen in an uncontended Python program. The
- * callers are recognized by name, once per call site. */
+ * callers are recognized once per call site: by name where the function is exported, and by
+ * module (the interpreter executable or libpython) where an optimized build inlined it into
+ * functions without exported names. A Python acquire(blocking=False) then counts as blocking
+ * too; docs/design.md says so. */
 static const char *const try_then_block_callers[] = {"PyThread_acquire_lock_timed", "PyThread_acquire_lock"};
+
+static bool is_interpreter(const char *module)
+{
+  const char *base = module ? strrchr(module, '/') : NULL;
+  base = base ? base + 1 : module;
+  return base && (!strncmp(base, "python", 6) || !strncmp(base, "libpython", 9));
+}
 
 struct call_site {
   uintptr_t pc;
@@ -165,6 +175,7 @@ static bool try_stands_for_blocking(uintptr_t pc)
     const char *name = cw_function_name(pc);
     for (size_t i = 0; name && i < CW_ARRAY_LEN(try_then_block_callers); i++)
       c->blocking |= !strcmp(name, try_then_block_callers[i]);
+    c->blocking |= is_interpreter(cw_module_path(pc));
     HASH_ADD(hh, call_sites, pc, sizeof c->pc, c);
   }
   bool blocking = c->blocking;
@@ -229,7 +240,6 @@ void cw_lock_acquired_annotation(const void *lock, bool read, bool try_lock, uin
   if (!t)
     return;
   if (t->nheld && t->held[t->nheld - 1].lock == lock && (t->held[t->nheld - 1].flags & CW_HELD_PENDING)) {
-    cw_wait_mark(t);
     t->held[t->nheld - 1].flags = 0;
     return;
   }

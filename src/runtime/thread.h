@@ -55,11 +55,12 @@ struct cw_thread {
 
   struct cw_held *held;
   uint32_t nheld, held_cap;
-  uint64_t *chain_cache;   /* validated (held chain, new lock) keys; see lockorder.c */
+  uint64_t *chain_cache;   /* validated (held chain, new lock) keys; see held.h */
+  uint64_t cache_epoch;    /* the graph epoch chain_cache belongs to */
   void *retired_held;      /* earlier held arrays, kept until exit: the watchdog may read them */
 
-  /* Waiting, as the deadlock watchdog sees it: wait_seq is odd while the thread is inside a
-   * blocking call; `wait` (or, for locks, the pending held entry) says on what. */
+  /* Waiting, as the deadlock watchdog sees it: wait_seq counts blocking calls; the thread is
+   * inside one while its top held entry is pending (locks) or wait.kind is set (the rest). */
   _Atomic uint64_t wait_seq;
   struct cw_wait wait;
   bool exited_holding;     /* ended with locks held: its held entries stay for reports */

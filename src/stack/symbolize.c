@@ -300,3 +300,14 @@ const char *cw_function_name(uintptr_t pc)
     return NULL; /* nearest exported symbol, but pc is in some other (static) function */
   return info.dli_sname;
 }
+
+const char *cw_module_path(uintptr_t pc)
+{
+  Dl_info info;
+  cw_runtime_enter();
+  int ok = dladdr((void *)(pc - 1), &info);
+  cw_runtime_leave();
+  if (!ok)
+    return NULL;
+  return info.dli_fname && info.dli_fname[0] ? info.dli_fname : exe_path;
+}

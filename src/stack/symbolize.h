@@ -30,6 +30,9 @@ bool cw_symbolize_data(uintptr_t addr, const char **name, size_t *offset, size_t
  * NULL if pc is not inside one. */
 const char *cw_function_name(uintptr_t pc);
 
+/* The path of the executable or shared object containing pc, or NULL. */
+const char *cw_module_path(uintptr_t pc);
+
 /* Locate the symbolizer next to this library (call once at start-up). */
 void cw_symbolizer_init(void);
 /* After fork in the child: the parent's symbolizer connection is not ours. */

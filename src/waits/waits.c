@@ -13,16 +13,15 @@
 
 void cw_wait_begin(struct cw_thread *t, const struct cw_wait *w)
 {
-  t->wait = *w;
   cw_wait_mark(t);
+  t->wait = *w;
   if (!w->timed && !w->shared)
     cw_watchdog_ensure();
 }
 
 void cw_wait_end(struct cw_thread *t)
 {
-  cw_wait_mark(t);
-  t->wait.kind = CW_WAIT_NONE;
+  __atomic_store_n(&t->wait.kind, CW_WAIT_NONE, __ATOMIC_RELEASE);
 }
 
 void cw_self_deadlock(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,

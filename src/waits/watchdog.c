@@ -69,6 +69,12 @@ static bool top_pending(struct cw_thread *t, struct cw_held *out)
   return (out->flags & CW_HELD_PENDING) != 0;
 }
 
+static bool is_waiting(struct cw_thread *t)
+{
+  struct cw_held top;
+  return top_pending(t, &top) || __atomic_load_n(&t->wait.kind, __ATOMIC_ACQUIRE) != CW_WAIT_NONE;
+}
+
 /* Does u hold `lock` in a way that blocks a request in `mode`? */
 static bool holds_blocking(struct cw_thread *u, const void *lock, uint8_t mode, struct cw_held *entry)
 {
@@ -140,8 +146,9 @@ static void observe_cb(struct cw_thread *t, void *arg)
   CW_GROW(seen, seen_cap, t->id + 1);
   struct seen *s = &seen[t->id];
   uint64_t seq = __atomic_load_n(&t->wait_seq, __ATOMIC_ACQUIRE);
-  if (!(seq & 1)) {
+  if (!is_waiting(t)) {
     s->seq = seq;
+    s->since_ns = k->now;
     k->someone_free = true;
     return;
   }
@@ -238,7 +245,7 @@ static void stack_signal_handler(int sig, siginfo_t *info, void *uctx)
   struct cw_thread *t = cw_tls.thread;
   /* Only a thread still inside the blocking call it was seen in (no engine lock held there). */
   if (!t || atomic_load(&t->stack_request) != 1 ||
-      __atomic_load_n(&t->wait_seq, __ATOMIC_ACQUIRE) != t->stack_request_seq)
+      __atomic_load_n(&t->wait_seq, __ATOMIC_ACQUIRE) != t->stack_request_seq || !is_waiting(t))
     return;
   int saved_errno = errno;
   struct cw_unwound frames[UNWIND_MAX];
@@ -371,7 +378,8 @@ static bool still_blocked(const struct blocked *members, size_t n)
 {
   cw_sleep_ms(20);
   for (size_t i = 0; i < n; i++)
-    if (__atomic_load_n(&members[i].t->wait_seq, __ATOMIC_ACQUIRE) != members[i].seq)
+    if (__atomic_load_n(&members[i].t->wait_seq, __ATOMIC_ACQUIRE) != members[i].seq ||
+        !is_waiting(members[i].t))
       return false;
   return true;
 }
