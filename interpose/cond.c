@@ -16,10 +16,10 @@ CW_REAL(pthread_cond_wait);
 CW_REAL(pthread_cond_timedwait);
 CW_REAL(pthread_cond_clockwait);
 
-static int checked(const char *function, int rc, uintptr_t pc)
+static int checked(const char *function, int rc, const void *lock, uintptr_t pc)
 {
   if (__builtin_expect(rc != 0, 0))
-    cw_sync_error(function, rc, pc);
+    cw_sync_error(function, rc, lock, CW_LOCK_MUTEX, pc);
   return rc;
 }
 
@@ -32,7 +32,7 @@ CW_EXPORT int pthread_cond_init(pthread_cond_t *c, const pthread_condattr_t *att
     pthread_condattr_getpshared(attr, &pshared);
   if (rc == 0)
     cw_cond_created(c, pshared == PTHREAD_PROCESS_SHARED);
-  return checked("pthread_cond_init", rc, CW_CALLER_PC);
+  return checked("pthread_cond_init", rc, NULL, CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_cond_destroy(pthread_cond_t *c)
@@ -42,19 +42,19 @@ CW_EXPORT int pthread_cond_destroy(pthread_cond_t *c)
   int rc = real_pthread_cond_destroy(c);
   if (rc == 0)
     cw_cond_destroyed(c);
-  return checked("pthread_cond_destroy", rc, CW_CALLER_PC);
+  return checked("pthread_cond_destroy", rc, NULL, CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_cond_signal(pthread_cond_t *c)
 {
   CW_ENSURE_VERSION(pthread_cond_signal, COND_VERSION);
-  return checked("pthread_cond_signal", real_pthread_cond_signal(c), CW_CALLER_PC);
+  return checked("pthread_cond_signal", real_pthread_cond_signal(c), NULL, CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
 {
   CW_ENSURE_VERSION(pthread_cond_broadcast, COND_VERSION);
-  return checked("pthread_cond_broadcast", real_pthread_cond_broadcast(c), CW_CALLER_PC);
+  return checked("pthread_cond_broadcast", real_pthread_cond_broadcast(c), NULL, CW_CALLER_PC);
 }
 
 /* The mutex is released for the wait and retaken before return. */
@@ -63,7 +63,7 @@ CW_EXPORT int pthread_cond_broadcast(pthread_cond_t *c)
     struct cw_thread *self = cw_cond_wait_pre(c, m, timed, CW_CALLER_PC, CW_CALLER_SP);  \
     int rc = call;                                                                       \
     cw_cond_wait_post(self, c, m, CW_CALLER_PC, CW_CALLER_SP);                           \
-    return checked(name, rc, CW_CALLER_PC);                                              \
+    return checked(name, rc, NULL, CW_CALLER_PC);                                              \
   } while (0)
 
 CW_EXPORT int pthread_cond_wait(pthread_cond_t *c, pthread_mutex_t *m)

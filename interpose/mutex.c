@@ -16,10 +16,10 @@ CW_REAL(pthread_mutex_unlock);
 /* EOWNERDEAD (robust mutexes) also hands the lock over. */
 static int acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 
-static int checked(const char *function, int rc, uintptr_t pc)
+static int checked(const char *function, int rc, const void *lock, uintptr_t pc)
 {
   if (__builtin_expect(rc != 0, 0))
-    cw_sync_error(function, rc, pc);
+    cw_sync_error(function, rc, lock, CW_LOCK_MUTEX, pc);
   return rc;
 }
 
@@ -38,7 +38,7 @@ CW_EXPORT int pthread_mutex_init(pthread_mutex_t *m, const pthread_mutexattr_t *
     pthread_mutexattr_getpshared(attr, &pshared);
   if (rc == 0)
     cw_lock_created(m, CW_LOCK_MUTEX, pshared == PTHREAD_PROCESS_SHARED);
-  return checked("pthread_mutex_init", rc, CW_CALLER_PC);
+  return checked("pthread_mutex_init", rc, m, CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
@@ -48,7 +48,7 @@ CW_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
   int rc = real_pthread_mutex_destroy(m);
   if (rc == 0)
     cw_lock_destroyed(m, CW_LOCK_MUTEX);
-  return rc == EBUSY ? rc : checked("pthread_mutex_destroy", rc, CW_CALLER_PC);
+  return rc == EBUSY ? rc : checked("pthread_mutex_destroy", rc, m, CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
@@ -58,7 +58,7 @@ CW_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
   struct cw_thread *self = cw_lock_pre(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, CW_CALLER_PC, CW_CALLER_SP);
   int rc = real_pthread_mutex_lock(m);
   cw_lock_post(self, m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, acquired(rc), CW_CALLER_PC, CW_CALLER_SP);
-  return checked("pthread_mutex_lock", rc, CW_CALLER_PC);
+  return checked("pthread_mutex_lock", rc, m, CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
@@ -66,7 +66,7 @@ CW_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
   CW_ENSURE(pthread_mutex_trylock);
   int rc = real_pthread_mutex_trylock(m);
   cw_lock_post(cw_thread_current(), m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TRY, acquired(rc), CW_CALLER_PC, CW_CALLER_SP);
-  return checked("pthread_mutex_trylock", rc, CW_CALLER_PC);
+  return checked("pthread_mutex_trylock", rc, m, CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec *abstime)
@@ -75,7 +75,7 @@ CW_EXPORT int pthread_mutex_timedlock(pthread_mutex_t *m, const struct timespec 
   struct cw_thread *self = cw_lock_pre(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TIMED, CW_CALLER_PC, CW_CALLER_SP);
   int rc = real_pthread_mutex_timedlock(m, abstime);
   cw_lock_post(self, m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TIMED, acquired(rc), CW_CALLER_PC, CW_CALLER_SP);
-  return checked("pthread_mutex_timedlock", rc, CW_CALLER_PC);
+  return checked("pthread_mutex_timedlock", rc, m, CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const struct timespec *abstime)
@@ -84,12 +84,12 @@ CW_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const
   struct cw_thread *self = cw_lock_pre(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TIMED, CW_CALLER_PC, CW_CALLER_SP);
   int rc = real_pthread_mutex_clocklock(m, clock, abstime);
   cw_lock_post(self, m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_TIMED, acquired(rc), CW_CALLER_PC, CW_CALLER_SP);
-  return checked("pthread_mutex_clocklock", rc, CW_CALLER_PC);
+  return checked("pthread_mutex_clocklock", rc, m, CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
   CW_ENSURE(pthread_mutex_unlock);
   cw_unlock(m, CW_LOCK_MUTEX, CW_CALLER_PC);
-  return checked("pthread_mutex_unlock", real_pthread_mutex_unlock(m), CW_CALLER_PC);
+  return checked("pthread_mutex_unlock", real_pthread_mutex_unlock(m), m, CW_CALLER_PC);
 }

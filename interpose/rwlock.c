@@ -16,10 +16,10 @@ CW_REAL(pthread_rwlock_timedwrlock);
 CW_REAL(pthread_rwlock_clockwrlock);
 CW_REAL(pthread_rwlock_unlock);
 
-static int checked(const char *function, int rc, uintptr_t pc)
+static int checked(const char *function, int rc, const void *lock, uintptr_t pc)
 {
   if (__builtin_expect(rc != 0, 0))
-    cw_sync_error(function, rc, pc);
+    cw_sync_error(function, rc, lock, CW_LOCK_RWLOCK, pc);
   return rc;
 }
 
@@ -32,7 +32,7 @@ static int checked(const char *function, int rc, uintptr_t pc)
                                                              CW_CALLER_PC, CW_CALLER_SP); \
     int rc = call;                                                                       \
     cw_lock_post(self, l, CW_LOCK_RWLOCK, mode, how, rc == 0, CW_CALLER_PC, CW_CALLER_SP); \
-    return checked(name, rc, CW_CALLER_PC);                                              \
+    return checked(name, rc, l, CW_CALLER_PC);                                              \
   } while (0)
 
 CW_EXPORT int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_t *attr)
@@ -44,7 +44,7 @@ CW_EXPORT int pthread_rwlock_init(pthread_rwlock_t *l, const pthread_rwlockattr_
     pthread_rwlockattr_getpshared(attr, &pshared);
   if (rc == 0)
     cw_lock_created(l, CW_LOCK_RWLOCK, pshared == PTHREAD_PROCESS_SHARED);
-  return checked("pthread_rwlock_init", rc, CW_CALLER_PC);
+  return checked("pthread_rwlock_init", rc, l, CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *l)
@@ -54,7 +54,7 @@ CW_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t *l)
   int rc = real_pthread_rwlock_destroy(l);
   if (rc == 0)
     cw_lock_destroyed(l, CW_LOCK_RWLOCK);
-  return rc == EBUSY ? rc : checked("pthread_rwlock_destroy", rc, CW_CALLER_PC);
+  return rc == EBUSY ? rc : checked("pthread_rwlock_destroy", rc, l, CW_CALLER_PC);
 }
 
 CW_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t *l)
@@ -109,5 +109,5 @@ CW_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t *l)
 {
   CW_ENSURE(pthread_rwlock_unlock);
   cw_unlock(l, CW_LOCK_RWLOCK, CW_CALLER_PC);
-  return checked("pthread_rwlock_unlock", real_pthread_rwlock_unlock(l), CW_CALLER_PC);
+  return checked("pthread_rwlock_unlock", real_pthread_rwlock_unlock(l), l, CW_CALLER_PC);
 }

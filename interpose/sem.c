@@ -17,11 +17,11 @@ CW_REAL(sem_timedwait);
 CW_REAL(sem_clockwait);
 CW_REAL(sem_post);
 
-static int checked(const char *function, int rc, uintptr_t pc)
+static int checked(const char *function, int rc, const void *lock, uintptr_t pc)
 {
   if (__builtin_expect(rc != 0, 0)) {
     int e = errno;
-    cw_sync_error(function, e, pc);
+    cw_sync_error(function, e, lock, CW_LOCK_SEM, pc);
     errno = e;
   }
   return rc;
@@ -33,7 +33,7 @@ CW_EXPORT int sem_init(sem_t *s, int pshared, unsigned value)
   int rc = real_sem_init(s, pshared, value);
   if (rc == 0)
     cw_lock_created(s, CW_LOCK_SEM, pshared != 0);
-  return checked("sem_init", rc, CW_CALLER_PC);
+  return checked("sem_init", rc, s, CW_CALLER_PC);
 }
 
 CW_EXPORT int sem_destroy(sem_t *s)
@@ -42,7 +42,7 @@ CW_EXPORT int sem_destroy(sem_t *s)
   int rc = real_sem_destroy(s);
   if (rc == 0)
     cw_lock_destroyed(s, CW_LOCK_SEM);
-  return checked("sem_destroy", rc, CW_CALLER_PC);
+  return checked("sem_destroy", rc, s, CW_CALLER_PC);
 }
 
 CW_EXPORT sem_t *sem_open(const char *name, int oflag, ...)
@@ -78,7 +78,7 @@ CW_EXPORT int sem_close(sem_t *s)
                                                              how, CW_CALLER_PC, CW_CALLER_SP); \
     int rc = call;                                                                       \
     cw_lock_post(self, s, CW_LOCK_SEM, CW_MODE_WRITE, how, rc == 0, CW_CALLER_PC, CW_CALLER_SP); \
-    return checked(name, rc, CW_CALLER_PC);                                              \
+    return checked(name, rc, s, CW_CALLER_PC);                                              \
   } while (0)
 
 CW_EXPORT int sem_wait(sem_t *s)
@@ -109,5 +109,5 @@ CW_EXPORT int sem_post(sem_t *s)
 {
   CW_ENSURE(sem_post);
   cw_sem_post(s);
-  return checked("sem_post", real_sem_post(s), CW_CALLER_PC);
+  return checked("sem_post", real_sem_post(s), s, CW_CALLER_PC);
 }

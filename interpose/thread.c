@@ -14,10 +14,10 @@ CW_REAL(pthread_detach);
 CW_REAL(pthread_exit);
 CW_REAL(pthread_setname_np);
 
-static int checked(const char *function, int rc, uintptr_t pc)
+static int checked(const char *function, int rc, const void *lock, uintptr_t pc)
 {
   if (__builtin_expect(rc != 0, 0))
-    cw_sync_error(function, rc, pc);
+    cw_sync_error(function, rc, lock, CW_LOCK_MUTEX, pc);
   return rc;
 }
 
@@ -33,7 +33,7 @@ CW_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void
     cw_thread_abandon(start);
   else
     cw_thread_created(record, (uintptr_t)*thread);
-  return checked("pthread_create", rc, CW_CALLER_PC);
+  return checked("pthread_create", rc, NULL, CW_CALLER_PC);
 }
 
 #define JOIN(name, timed, call)                                                          \
@@ -41,7 +41,7 @@ CW_EXPORT int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void
     struct cw_thread *self = cw_join_pre((uintptr_t)thread, timed, CW_CALLER_PC, CW_CALLER_SP); \
     int rc = call;                                                                       \
     cw_join_post(self, (uintptr_t)thread, rc);                                           \
-    return checked(name, rc, CW_CALLER_PC);                                              \
+    return checked(name, rc, NULL, CW_CALLER_PC);                                              \
   } while (0)
 
 CW_EXPORT int pthread_join(pthread_t thread, void **ret)
@@ -74,7 +74,7 @@ CW_EXPORT int pthread_detach(pthread_t thread)
   int rc = real_pthread_detach(thread);
   if (rc == 0)
     cw_thread_detached((uintptr_t)thread, CW_CALLER_PC);
-  return checked("pthread_detach", rc, CW_CALLER_PC);
+  return checked("pthread_detach", rc, NULL, CW_CALLER_PC);
 }
 
 CW_EXPORT void pthread_exit(void *ret)

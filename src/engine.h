@@ -65,7 +65,7 @@ void cw_barrier_wait_post(struct cw_thread *t, const void *barrier);
 
 /* A synchronization call returned an error: misuse unless the error is part of the call's
  * normal use (EBUSY from a try, ETIMEDOUT from a timed wait, ...). */
-void cw_sync_error(const char *function, int error, uintptr_t pc);
+void cw_sync_error(const char *function, int error, const void *lock, enum cw_lock_kind kind, uintptr_t pc);
 
 /* Threads. */
 struct cw_thread_start;

@@ -101,6 +101,30 @@ static bool seen_before(const char *misuse, uintptr_t pc)
   return seen;
 }
 
+bool cw_held_entry_still_held(const struct cw_thread *t, const struct cw_held *h)
+{
+  if (h->kind == CW_LOCK_SEM || (h->flags & CW_HELD_PENDING))
+    return false;
+  if (h->kind == CW_LOCK_MUTEX)
+    return cw_mutex_owner(h->lock) == t->tid;
+  return cw_lock_memory_locked(h->lock, (enum cw_lock_kind)h->kind);
+}
+
+static void deliver(struct cw_misuse_finding *f, uintptr_t pc, cw_stack_id call)
+{
+  struct cw_thread *t = cw_tls.thread;
+  if (!t || !cw_opt.detect_misuse)
+    return;
+  t->misuse_pc = pc;
+  if (seen_before(f->misuse, pc))
+    return;
+  int saved_errno = errno;
+  f->thread = t->id;
+  f->call_stack = call ? call : cw_stack_capture(pc);
+  cw_report_misuse(f);
+  errno = saved_errno;
+}
+
 void cw_misuse(const char *misuse, const char *what, const char *function, const char *error,
                const void *lock, enum cw_lock_kind kind, uint32_t other_thread,
                cw_stack_id earlier, const char *earlier_what, uintptr_t pc)
@@ -108,14 +132,23 @@ void cw_misuse(const char *misuse, const char *what, const char *function, const
   cw_misuse_at(misuse, what, function, error, lock, kind, other_thread, earlier, earlier_what, pc, 0);
 }
 
+void cw_misuse_two(const char *misuse, const char *what, const char *function, const void *lock,
+                   const void *other_lock, uint32_t other_thread, cw_stack_id earlier,
+                   const char *earlier_what, uintptr_t pc)
+{
+  struct cw_misuse_finding f = {
+      .misuse = misuse, .what = what, .function = function,
+      .has_lock = true, .lock = {(uintptr_t)lock, CW_LOCK_MUTEX, 0, 0},
+      .has_other_lock = other_lock != NULL, .other_lock = {(uintptr_t)other_lock, CW_LOCK_MUTEX, 0, 0},
+      .other_thread = other_thread, .earlier_stack = earlier, .earlier_what = earlier_what,
+  };
+  deliver(&f, pc, 0);
+}
+
 void cw_misuse_at(const char *misuse, const char *what, const char *function, const char *error,
                   const void *lock, enum cw_lock_kind kind, uint32_t other_thread,
                   cw_stack_id earlier, const char *earlier_what, uintptr_t pc, cw_stack_id call)
 {
-  struct cw_thread *t = cw_tls.thread;
-  if (!t || !cw_opt.detect_misuse || seen_before(misuse, pc))
-    return;
-  int saved_errno = errno;
   struct cw_misuse_finding f = {
       .misuse = misuse,
       .what = what,
@@ -123,12 +156,9 @@ void cw_misuse_at(const char *misuse, const char *what, const char *function, co
       .error = error,
       .has_lock = lock != NULL,
       .lock = {(uintptr_t)lock, (uint8_t)kind, 0, 0},
-      .thread = t->id,
       .other_thread = other_thread,
-      .call_stack = call ? call : cw_stack_capture(pc),
       .earlier_stack = earlier,
       .earlier_what = earlier_what,
   };
-  cw_report_misuse(&f);
-  errno = saved_errno;
+  deliver(&f, pc, call);
 }

@@ -24,6 +24,15 @@ void cw_misuse_at(const char *misuse, const char *what, const char *function, co
                   const void *lock, enum cw_lock_kind kind, uint32_t other_thread,
                   cw_stack_id earlier, const char *earlier_what, uintptr_t pc, cw_stack_id call);
 
+/* A misuse that involves two mutexes (cond-two-mutexes). */
+void cw_misuse_two(const char *misuse, const char *what, const char *function, const void *lock,
+                   const void *other_lock, uint32_t other_thread, cw_stack_id earlier,
+                   const char *earlier_what, uintptr_t pc);
+
+/* Is a held entry of t (not pending, not a semaphore) still a lock t holds? Another thread may
+ * have unlocked it (a misuse reported on its own): for mutexes glibc's owner says. */
+bool cw_held_entry_still_held(const struct cw_thread *t, const struct cw_held *h);
+
 /* The stack for an earlier held entry: the call site, and when it is the calling thread's
  * own entry, the callers still on its stack. */
 cw_stack_id cw_held_entry_stack(const struct cw_held *entry, bool own);

@@ -760,7 +760,7 @@ void cw_report_misuse(const struct cw_misuse_finding *f)
   cw_lock_acquire(&report_lock);
   unsigned id = atomic_fetch_add(&findings, 1) + 1;
   struct resolved r;
-  report_begin(&r, f->has_lock ? 1 : 0);
+  report_begin(&r, (f->has_lock ? 1 : 0) + (f->has_other_lock ? 1 : 0));
   add_thread(&r, f->thread);
   if (f->other_thread)
     add_thread(&r, f->other_thread);
@@ -770,6 +770,11 @@ void cw_report_misuse(const struct cw_misuse_finding *f)
     r.locks[0].lock = &f->lock;
     name_lock(&r.locks[0]);
     r.locks[0].first_seen_stack = -1;
+  }
+  if (f->has_other_lock) {
+    r.locks[1].lock = &f->other_lock;
+    name_lock(&r.locks[1]);
+    r.locks[1].first_seen_stack = -1;
   }
   int call = add_stack(&r, "call", f->thread, lock, f->call_stack);
   int earlier = add_stack(&r, "earlier", f->other_thread ? f->other_thread : f->thread, lock, f->earlier_stack);
@@ -790,6 +795,8 @@ void cw_report_misuse(const struct cw_misuse_finding *f)
   if (f->has_lock)
     cw_buf_printf(&text, ": L1 %s (%s at 0x%lx)", r.locks[0].name, cw_lock_kind_name(f->lock.kind),
                   (unsigned long)f->lock.addr);
+  if (f->has_other_lock)
+    cw_buf_printf(&text, "; other waiters use L2 %s", r.locks[1].name);
   if (f->error)
     cw_buf_printf(&text, ": %s returned %s", f->function, f->error);
   cw_buf_puts(&text, ", at:\n");

@@ -211,9 +211,15 @@ void cw_sem_post(const void *sem)
   RESTORE_ERRNO;
 }
 
+static bool is_errorcheck_mutex(const void *lock)
+{
+  return (((const pthread_mutex_t *)lock)->__data.__kind & 3) == PTHREAD_MUTEX_ERRORCHECK;
+}
+
 void cw_unlock_unheld(struct cw_thread *t, const void *lock, enum cw_lock_kind kind, uintptr_t pc)
 {
-  if (kind == CW_LOCK_SEM)
+  /* An error-checking mutex refuses a bad unlock with EPERM: reported as that error. */
+  if (kind == CW_LOCK_SEM || (kind == CW_LOCK_MUTEX && is_errorcheck_mutex(lock)))
     return;
   SAVE_ERRNO;
   uint32_t holder;
@@ -336,9 +342,9 @@ struct cw_thread *cw_cond_wait_pre(const void *cond, const void *mutex, bool tim
   cw_stack_id here = cw_stack_intern(&pc, 1);
   struct cw_object before = cw_object_wait_begin(cond, CW_OBJ_COND, mutex, t->id, here);
   if (before.waiters && before.cond_mutex && before.cond_mutex != mutex)
-    cw_misuse("cond-two-mutexes", "waits on a condition variable with a different mutex than its other waiters",
-              "pthread_cond_wait", NULL, mutex, CW_LOCK_MUTEX, before.cond_mutex_thread,
-              before.cond_mutex_stack, "another thread waits on it with another mutex at", pc);
+    cw_misuse_two("cond-two-mutexes", "waits on a condition variable with a different mutex than its other waiters",
+                  "pthread_cond_wait", mutex, before.cond_mutex, before.cond_mutex_thread,
+                  before.cond_mutex_stack, "another thread waits on it with another mutex at", pc);
   cw_held_pop(t, mutex);
   struct cw_wait w = {.kind = CW_WAIT_COND, .timed = timed, .shared = before.shared,
                       .object = cond, .mutex = mutex, .pc = pc, .sp = sp};
@@ -406,13 +412,14 @@ struct errname {
   const char *name;
 };
 
-void cw_sync_error(const char *function, int error, uintptr_t pc)
+void cw_sync_error(const char *function, int error, const void *lock, enum cw_lock_kind kind, uintptr_t pc)
 {
   static const struct errname misuse_errors[] = {
       {EINVAL, "EINVAL"}, {EPERM, "EPERM"}, {EDEADLK, "EDEADLK"}, {ENOTRECOVERABLE, "ENOTRECOVERABLE"},
       {ESRCH, "ESRCH"},   {EAGAIN, "EAGAIN"}};
-  if (!cw_thread_current())
-    return;
+  struct cw_thread *t = cw_thread_current();
+  if (!t || t->misuse_pc == pc)
+    return; /* the call was reported already, as the misuse that caused this error */
   /* Expected outcomes: a try that finds the lock taken, a timeout, an interrupted wait. */
   if (error == EBUSY || error == ETIMEDOUT || error == EINTR)
     return;
@@ -422,7 +429,7 @@ void cw_sync_error(const char *function, int error, uintptr_t pc)
     if (misuse_errors[i].code == error) {
       SAVE_ERRNO;
       cw_misuse("error-returned", "gets an error from a synchronization call", function,
-                misuse_errors[i].name, NULL, CW_LOCK_MUTEX, 0, 0, NULL, pc);
+                misuse_errors[i].name, lock, kind, 0, 0, NULL, pc);
       RESTORE_ERRNO;
       return;
     }
@@ -513,7 +520,7 @@ void cw_thread_ended(struct cw_thread *t, uintptr_t pc, bool is_call)
   SAVE_ERRNO;
   for (uint32_t i = 0; i < t->nheld; i++) {
     const struct cw_held *h = &t->held[i];
-    if (h->kind == CW_LOCK_SEM || (h->flags & CW_HELD_PENDING))
+    if (!cw_held_entry_still_held(t, h))
       continue;
     cw_stack_id earlier = cw_held_entry_stack(h, is_call);
     /* Returning from the thread function: the "call" is the function itself. */

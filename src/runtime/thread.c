@@ -5,6 +5,7 @@
 
 #include "alloc.h"
 #include "../engine.h"
+#include "../misuse/misuse.h"
 #include "../stack/stack.h"
 
 __thread struct cw_tls cw_tls __attribute__((tls_model("initial-exec")));
@@ -113,7 +114,7 @@ void *cw_thread_trampoline(void *start)
 static bool holds_real_locks(const struct cw_thread *t)
 {
   for (uint32_t i = 0; i < t->nheld; i++)
-    if (t->held[i].kind != CW_LOCK_SEM)
+    if (cw_held_entry_still_held(t, &t->held[i]))
       return true;
   return false;
 }

@@ -70,6 +70,7 @@ struct cw_thread {
   bool detached, joined;
   cw_stack_id detached_at, joined_at;
   cw_stack_id join_stack; /* the join call this thread is in */
+  uintptr_t misuse_pc;    /* the last call reported as a misuse (its error is not reported again) */
 
   /* Filled by the thread itself, in a signal handler, when the watchdog asks for its stack:
    * request 1 = asked (valid while wait_seq is still stack_request_seq), 2 = done. */

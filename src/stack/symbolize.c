@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "../runtime/alloc.h"
@@ -26,6 +27,7 @@
 static char symbolizer_path[PATH_MAX];
 static char exe_path[PATH_MAX];
 static int sock = -1;
+static pid_t symbolizer_pid;
 static bool symbolizer_failed;
 
 struct cached_frame {
@@ -69,6 +71,20 @@ void cw_symbolizer_postfork_child(void)
   if (sock >= 0)
     close(sock);
   sock = -1;
+  symbolizer_pid = 0; /* the parent's child, not ours */
+}
+
+/* At exit the symbolizer sees end of file and ends: reap it, so no zombie is left behind. */
+__attribute__((destructor)) static void stop_symbolizer(void)
+{
+  if (sock < 0 || symbolizer_pid <= 0)
+    return;
+  int saved_errno = errno;
+  close(sock);
+  sock = -1;
+  for (int i = 0; i < 100 && waitpid(symbolizer_pid, NULL, __WCLONE | WNOHANG) == 0; i++)
+    cw_sleep_ms(2);
+  errno = saved_errno;
 }
 
 struct spawn_args {
@@ -125,6 +141,7 @@ static bool start_symbolizer(void)
   setsockopt(fds[0], SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
   setsockopt(fds[0], SOL_SOCKET, SO_SNDTIMEO, &limit, sizeof limit);
   sock = fds[0];
+  symbolizer_pid = pid;
   return true;
 }
 

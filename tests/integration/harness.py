@@ -7,6 +7,7 @@ sees timed_out=True), and parses the report the way a CI job would.
 import json
 import os
 import re
+import shutil
 import subprocess
 import tempfile
 import unittest
@@ -59,10 +60,13 @@ def run(argv, options="", timeout=60, json_name="report.json", env=None, preload
         out = e.stdout.decode() if isinstance(e.stdout, bytes) else (e.stdout or "")
         err = e.stderr.decode() if isinstance(e.stderr, bytes) else (e.stderr or "")
     reports = {}
-    for name in sorted(os.listdir(workdir)):
-        if name.endswith(".json"):
-            with open(os.path.join(workdir, name)) as f:
-                reports[name] = json.load(f)  # must always be valid JSON
+    try:
+        for name in sorted(os.listdir(workdir)):
+            if name.endswith(".json"):
+                with open(os.path.join(workdir, name)) as f:
+                    reports[name] = json.load(f)  # must always be valid JSON
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
     return Run(rc, out, err, reports, timed_out)
 
 
