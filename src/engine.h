@@ -130,31 +130,35 @@ static inline void cw_wait_mark(struct cw_thread *t)
 }
 
 /* A blocking or timed acquisition is pushed as a pending held entry before the real call (the
- * deadlock watchdog reads it as "waiting for this lock") and confirmed or dropped after it. */
+ * deadlock watchdog reads it as "waiting for this lock") and confirmed or dropped after it.
+ * The inline part handles the common mutex case (nothing to check, or a chain validated
+ * before) without any call, so the wrapper keeps almost nothing live across the real call;
+ * everything else goes to cw_lock_pre_general. */
+struct cw_thread *cw_lock_pre_general(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
+                                      enum cw_lock_mode mode, enum cw_acquire_how how, uintptr_t pc,
+                                      uintptr_t sp);
+
 static inline __attribute__((always_inline)) struct cw_thread *cw_lock_pre(const void *lock, enum cw_lock_kind kind,
                                             enum cw_lock_mode mode, enum cw_acquire_how how,
                                             uintptr_t pc, uintptr_t sp)
 {
-  struct cw_thread *t = cw_thread_current();
-  if (!t || how == CW_ACQ_TRY)
-    return t;
-  uint64_t chain = cw_chain_step(0, lock, kind, mode, 0);
-  if (t->nheld != 0) {
-    chain = cw_chain_step(t->held[t->nheld - 1].chain, lock, kind, mode, 0);
-    uint64_t key = cw_chain_key(chain);
-    if (!cw_chain_cached(t, key))
-      cw_lock_pre_slow(t, lock, kind, mode, key);
-  }
-  if (kind == CW_LOCK_MUTEX) {
-    if (CW_UNLIKELY(cw_mutex_owner(lock) == t->tid))
-      cw_mutex_relock(t, lock, pc, sp); /* returns only if the mutex type allows it */
-  } else if (kind == CW_LOCK_SEM) {
-    cw_watchdog_ensure(); /* a semaphore wait can block forever in a one-thread program */
-  } else if (t->nheld != 0 && (kind == CW_LOCK_SPIN || mode == CW_MODE_WRITE)) {
-    cw_self_relock_check(t, lock, kind, mode, pc, sp);
-  }
-  cw_held_push_chained(t, lock, kind, mode, CW_HELD_PENDING | (how == CW_ACQ_TIMED ? CW_HELD_TIMED : 0), pc,
-                       sp, chain);
+  struct cw_thread *t = cw_tls.active;
+  if (CW_UNLIKELY(t == NULL) || how == CW_ACQ_TRY || kind != CW_LOCK_MUTEX)
+    return cw_lock_pre_general(t, lock, kind, mode, how, pc, sp);
+  uint32_t n = t->nheld;
+  uint64_t chain = cw_chain_step(n ? t->held[n - 1].chain : 0, lock, kind, mode, 0);
+  if (CW_UNLIKELY((n != 0 && !cw_chain_cached(t, cw_chain_key(chain))) || n == t->held_cap ||
+                  cw_mutex_owner(lock) == t->tid))
+    return cw_lock_pre_general(t, lock, kind, mode, how, pc, sp);
+  struct cw_held *h = &t->held[n];
+  h->lock = lock;
+  h->pc = pc;
+  h->sp = sp;
+  h->kind = (uint8_t)kind;
+  h->mode = (uint8_t)mode;
+  h->flags = CW_HELD_PENDING | (how == CW_ACQ_TIMED ? CW_HELD_TIMED : 0);
+  h->chain = chain;
+  t->nheld = n + 1;
   cw_wait_mark(t);
   return t;
 }

@@ -102,6 +102,35 @@ void cw_lock_pre_slow(struct cw_thread *t, const void *lock, enum cw_lock_kind k
   RESTORE_ERRNO;
 }
 
+struct cw_thread *cw_lock_pre_general(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
+                                      enum cw_lock_mode mode, enum cw_acquire_how how, uintptr_t pc,
+                                      uintptr_t sp)
+{
+  if (!t && !(t = cw_thread_current_slow()))
+    return NULL;
+  if (how == CW_ACQ_TRY)
+    return t;
+  uint64_t chain = cw_chain_step(0, lock, kind, mode, 0);
+  if (t->nheld != 0) {
+    chain = cw_chain_step(t->held[t->nheld - 1].chain, lock, kind, mode, 0);
+    uint64_t key = cw_chain_key(chain);
+    if (!cw_chain_cached(t, key))
+      cw_lock_pre_slow(t, lock, kind, mode, key);
+  }
+  if (kind == CW_LOCK_MUTEX) {
+    if (cw_mutex_owner(lock) == t->tid)
+      cw_mutex_relock(t, lock, pc, sp); /* returns only if the mutex type allows it */
+  } else if (kind == CW_LOCK_SEM) {
+    cw_watchdog_ensure(); /* a semaphore wait can block forever in a one-thread program */
+  } else if (t->nheld != 0 && (kind == CW_LOCK_SPIN || mode == CW_MODE_WRITE)) {
+    cw_self_relock_check(t, lock, kind, mode, pc, sp);
+  }
+  cw_held_push_chained(t, lock, kind, mode, CW_HELD_PENDING | (how == CW_ACQ_TIMED ? CW_HELD_TIMED : 0), pc,
+                       sp, chain);
+  cw_wait_mark(t);
+  return t;
+}
+
 void cw_mutex_relock(struct cw_thread *t, const void *mutex, uintptr_t pc, uintptr_t sp)
 {
   int type = ((const pthread_mutex_t *)mutex)->__data.__kind & 3;
@@ -218,9 +247,15 @@ static bool is_errorcheck_mutex(const void *lock)
 
 void cw_unlock_unheld(struct cw_thread *t, const void *lock, enum cw_lock_kind kind, uintptr_t pc)
 {
-  /* An error-checking mutex refuses a bad unlock with EPERM: reported as that error. */
-  if (kind == CW_LOCK_SEM || (kind == CW_LOCK_MUTEX && is_errorcheck_mutex(lock)))
+  if (kind == CW_LOCK_SEM)
     return;
+  /* An error-checking mutex refuses a bad unlock with EPERM: reported as that error (the
+   * wrapper does not look at the result of an unlock, so it is foreseen here). */
+  if (kind == CW_LOCK_MUTEX && is_errorcheck_mutex(lock)) {
+    if (cw_mutex_owner(lock) != t->tid)
+      cw_sync_error("pthread_mutex_unlock", EPERM, lock, kind, pc);
+    return;
+  }
   SAVE_ERRNO;
   uint32_t holder;
   struct cw_held entry;
