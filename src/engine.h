@@ -97,6 +97,7 @@ int cw_exit_status(int status);
 #include <pthread.h>
 
 #include "lockorder/held.h"
+#include "race/race.h"
 #include "runtime/thread.h"
 
 void cw_lock_pre_slow(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
@@ -173,6 +174,8 @@ static inline __attribute__((always_inline)) void cw_lock_post(struct cw_thread 
     struct cw_held *top = &t->held[t->nheld - 1];
     if (acquired) {
       __atomic_store_n(&top->flags, 0, __ATOMIC_RELEASE);
+      if (CW_UNLIKELY(cw_race_enabled))
+        cw_race_acquire(t, (uintptr_t)lock);
       if (CW_UNLIKELY(kind == CW_LOCK_SEM))
         cw_sem_acquired(t, lock);
     } else {
@@ -182,6 +185,8 @@ static inline __attribute__((always_inline)) void cw_lock_post(struct cw_thread 
   }
   if (!acquired)
     return;
+  if (CW_UNLIKELY(cw_race_enabled))
+    cw_race_acquire(t, (uintptr_t)lock);
   if (CW_UNLIKELY(kind == CW_LOCK_SEM)) {
     cw_sem_try_acquired(t, lock, pc, sp);
     return;
@@ -192,6 +197,8 @@ static inline __attribute__((always_inline)) void cw_lock_post(struct cw_thread 
 static inline __attribute__((always_inline)) void cw_unlock(const void *lock, enum cw_lock_kind kind, uintptr_t pc)
 {
   struct cw_thread *t = cw_thread_current();
+  if (CW_UNLIKELY(cw_race_enabled))
+    cw_race_release(t, (uintptr_t)lock);
   if (t && !cw_held_pop(t, lock))
     cw_unlock_unheld(t, lock, kind, pc);
 }

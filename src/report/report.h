@@ -68,10 +68,27 @@ struct cw_misuse_finding {
   const char *earlier_what; /* "was locked by T2 at", "was detached at", ... */
 };
 
+/* One side of a data race. */
+struct cw_race_access {
+  uint32_t thread;
+  bool write, atomic;
+  uint8_t size;
+  cw_stack_id stack;
+};
+
+struct cw_race_finding {
+  uintptr_t addr;
+  size_t size;
+  struct cw_race_access current, previous;
+  struct cw_finding_lock locks[8]; /* held by the current thread at its access */
+  size_t nlocks;
+};
+
 void cw_report_init(void);
 void cw_report_lock_order(const struct cw_lock_order_finding *f);
 void cw_report_deadlock(const struct cw_deadlock_finding *f);
 void cw_report_misuse(const struct cw_misuse_finding *f);
+void cw_report_race(const struct cw_race_finding *f);
 /* A one-line notice about concwatch itself ("concwatch: warning: ..."), each text once. */
 void cw_report_warning(const char *msg);
 unsigned cw_report_findings(void);

@@ -232,6 +232,8 @@ void cw_sem_try_acquired(struct cw_thread *t, const void *sem, uintptr_t pc, uin
 void cw_sem_post(const void *sem)
 {
   struct cw_thread *t = cw_thread_current();
+  if (cw_race_enabled)
+    cw_race_release(t, (uintptr_t)sem);
   if (!t || cw_held_pop(t, sem))
     return;
   /* Posted by a thread that did not take it: a signal between threads. */
@@ -321,11 +323,12 @@ void cw_memory_released(const void *start, size_t size, uintptr_t pc)
     return;
   bool graph = cw_lockorder_range_may_hold_locks(start, size);
   bool objects = cw_objects_may_be_in(start, size);
-  if (!graph && !objects)
+  if (!graph && !objects && !cw_race_enabled)
     return;
   SAVE_ERRNO;
   if (objects)
     check_freed_locks(t, start, size, pc);
+  cw_race_forget((uintptr_t)start, size);
   if (graph)
     cw_lockorder_forget_range(start, size);
   RESTORE_ERRNO;
@@ -381,6 +384,7 @@ struct cw_thread *cw_cond_wait_pre(const void *cond, const void *mutex, bool tim
                   "pthread_cond_wait", mutex, before.cond_mutex, before.cond_mutex_thread,
                   before.cond_mutex_stack, "another thread waits on it with another mutex at", pc);
   cw_held_pop(t, mutex);
+  cw_race_release(t, (uintptr_t)mutex);
   struct cw_wait w = {.kind = CW_WAIT_COND, .timed = timed, .shared = before.shared,
                       .object = cond, .mutex = mutex, .pc = pc, .sp = sp};
   cw_wait_begin(t, &w);
@@ -397,6 +401,7 @@ void cw_cond_wait_post(struct cw_thread *t, const void *cond, const void *mutex,
   cw_wait_end(t);
   cw_object_wait_end(cond);
   cw_held_push(t, mutex, CW_LOCK_MUTEX, CW_MODE_WRITE, 0, pc, sp); /* retaken before returning */
+  cw_race_acquire(t, (uintptr_t)mutex);
   RESTORE_ERRNO;
 }
 
@@ -425,6 +430,7 @@ struct cw_thread *cw_barrier_wait_pre(const void *barrier, uintptr_t pc, uintptr
   cw_stack_id here = cw_stack_intern(&pc, 1);
   struct cw_object before = cw_object_wait_begin(barrier, CW_OBJ_BARRIER, NULL, t->id, here);
   struct cw_wait w = {.kind = CW_WAIT_BARRIER, .shared = before.shared, .object = barrier, .pc = pc, .sp = sp};
+  cw_race_release(t, (uintptr_t)barrier);
   cw_wait_begin(t, &w);
   RESTORE_ERRNO;
   return t;
@@ -437,6 +443,7 @@ void cw_barrier_wait_post(struct cw_thread *t, const void *barrier)
   SAVE_ERRNO;
   cw_wait_end(t);
   cw_object_wait_end(barrier);
+  cw_race_acquire(t, (uintptr_t)barrier);
   RESTORE_ERRNO;
 }
 
@@ -527,6 +534,8 @@ void cw_join_post(struct cw_thread *t, uintptr_t handle, int result)
   SAVE_ERRNO;
   cw_wait_end(t);
   struct cw_thread *target = result == 0 ? thread_by_handle(handle) : NULL;
+  if (target)
+    cw_race_thread_joined(t, target);
   if (target && !target->joined) {
     target->joined = true;
     target->joined_at = t->join_stack;
@@ -565,6 +574,7 @@ void cw_thread_ended(struct cw_thread *t, uintptr_t pc, bool is_call)
     break;
   }
   RESTORE_ERRNO;
+  cw_race_thread_finished(t);
   cw_thread_exiting();
 }
 

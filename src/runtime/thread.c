@@ -6,6 +6,7 @@
 #include "alloc.h"
 #include "../engine.h"
 #include "../misuse/misuse.h"
+#include "../race/race.h"
 #include "../stack/stack.h"
 
 __thread struct cw_tls cw_tls __attribute__((tls_model("initial-exec")));
@@ -83,6 +84,7 @@ struct cw_thread_start *cw_thread_prepare(void *(*fn)(void *), void *arg, uintpt
     return NULL;
   struct cw_thread_start *s = cw_alloc(sizeof *s);
   s->thread = new_thread(self->id, cw_stack_capture(pc));
+  cw_race_thread_created(self, s->thread);
   s->fn = fn;
   s->arg = arg;
   return s;
@@ -96,12 +98,30 @@ void cw_thread_abandon(struct cw_thread_start *s)
 
 struct cw_thread *cw_thread_start_record(struct cw_thread_start *s) { return s->thread; }
 
+/* The thread's stack, for reports ("a variable on the stack of T3") and so that a stack that
+ * held another thread's frames before starts with no history. */
+static void record_stack_bounds(struct cw_thread *t)
+{
+  pthread_attr_t attr;
+  void *lo;
+  size_t size;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0)
+    return;
+  if (pthread_attr_getstack(&attr, &lo, &size) == 0) {
+    t->stack_lo = (uintptr_t)lo;
+    t->stack_hi = (uintptr_t)lo + size;
+  }
+  pthread_attr_destroy(&attr);
+}
+
 void *cw_thread_trampoline(void *start)
 {
   struct cw_thread_start s = *(struct cw_thread_start *)start;
   cw_free(start);
   attach(s.thread);
   s.thread->alive = true;
+  record_stack_bounds(s.thread);
+  cw_race_thread_started(s.thread);
   if (exit_key_ok)
     pthread_setspecific(exit_key, s.thread);
   void *ret = s.fn(s.arg);

@@ -45,6 +45,11 @@ struct cw_wait {
   uintptr_t pc, sp;   /* the blocking call */
 };
 
+struct cw_stack_cache_entry {
+  uint64_t key;
+  cw_stack_id id;
+};
+
 struct cw_thread {
   uint32_t id; /* T1 is the first thread concwatch saw (normally main) */
   pid_t tid;
@@ -71,6 +76,22 @@ struct cw_thread {
   cw_stack_id detached_at, joined_at;
   cw_stack_id join_stack; /* the join call this thread is in */
   uintptr_t misuse_pc;    /* the last call reported as a misuse (its error is not reported again) */
+
+  /* Data races (src/race): the vector clock, the shadow call stack kept by
+   * __tsan_func_entry/exit (return addresses, with a running hash per depth), a cache of
+   * interned access stacks, pending fence clocks, and the stack's bounds. */
+  uint32_t *vc;
+  uint32_t vc_len;
+  uintptr_t *shadow_stack;
+  uint64_t *shadow_hash;
+  uint32_t shadow_depth, shadow_cap;
+  struct cw_stack_cache_entry *stack_cache;
+  uint32_t *acquired_since_fence; /* clocks seen by relaxed atomic loads since the last acquire fence */
+  uint32_t acq_fence_len;
+  uint32_t *released_at_fence;    /* the clock at the last release fence */
+  uint32_t rel_fence_len;
+  int race_ignore;
+  uintptr_t stack_lo, stack_hi;
 
   /* Filled by the thread itself, in a signal handler, when the watchdog asks for its stack:
    * request 1 = asked (valid while wait_seq is still stack_request_seq), 2 = done. */

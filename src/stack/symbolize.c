@@ -328,3 +328,43 @@ const char *cw_module_path(uintptr_t pc)
     return NULL;
   return info.dli_fname && info.dli_fname[0] ? info.dli_fname : exe_path;
 }
+
+struct range_query {
+  uintptr_t pc, lo, hi;
+  bool found;
+};
+
+static int find_range(struct dl_phdr_info *info, size_t size, void *data)
+{
+  (void)size;
+  struct range_query *q = data;
+  uintptr_t lo = UINTPTR_MAX, hi = 0;
+  for (int i = 0; i < info->dlpi_phnum; i++) {
+    const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+    if (ph->p_type != PT_LOAD)
+      continue;
+    uintptr_t start = info->dlpi_addr + ph->p_vaddr;
+    if (start < lo)
+      lo = start;
+    if (start + ph->p_memsz > hi)
+      hi = start + ph->p_memsz;
+  }
+  if (q->pc >= lo && q->pc < hi) {
+    q->lo = lo;
+    q->hi = hi;
+    q->found = true;
+    return 1;
+  }
+  return 0;
+}
+
+bool cw_module_range(uintptr_t pc, uintptr_t *lo, uintptr_t *hi)
+{
+  struct range_query q = {pc, 0, 0, false};
+  cw_runtime_enter();
+  dl_iterate_phdr(find_range, &q);
+  cw_runtime_leave();
+  *lo = q.lo;
+  *hi = q.hi;
+  return q.found;
+}

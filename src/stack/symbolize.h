@@ -30,6 +30,9 @@ bool cw_symbolize_data(uintptr_t addr, const char **name, size_t *offset, size_t
  * NULL if pc is not inside one. */
 const char *cw_function_name(uintptr_t pc);
 
+/* The address range of the loaded object (executable or library) containing pc. */
+bool cw_module_range(uintptr_t pc, uintptr_t *lo, uintptr_t *hi);
+
 /* The path of the executable or shared object containing pc, or NULL. */
 const char *cw_module_path(uintptr_t pc);
 

@@ -1,0 +1,471 @@
+/* Happens-before race detection (FastTrack-style epochs over vector clocks).
+ *
+ * Every thread has a vector clock; its own entry is its epoch, moved forward at each release.
+ * A release (unlock, post, atomic store-release, thread creation...) joins the thread's clock
+ * into the synchronization object's clock; an acquire joins the object's clock into the
+ * thread's. An access by thread T races with an earlier one by U when U's clock at that access
+ * is not covered by T's view of U (T.vc[U]): nothing ordered them. */
+#include "race.h"
+
+#include <errno.h>
+#include <string.h>
+
+#include "../report/report.h"
+#include "../runtime/alloc.h"
+#include "../runtime/hash.h"
+#include "../runtime/options.h"
+#include "../stack/stack.h"
+#include "../stack/symbolize.h"
+#include "shadow.h"
+
+bool cw_race_enabled;
+
+/* ---- vector clocks ---- */
+
+static uint32_t vc_get(const uint32_t *c, uint32_t len, uint32_t id) { return id < len ? c[id] : 0; }
+
+static void vc_grow(uint32_t **c, uint32_t *len, uint32_t need)
+{
+  if (need <= *len)
+    return;
+  uint32_t n = *len ? *len : 8;
+  while (n < need)
+    n *= 2;
+  uint32_t *bigger = cw_alloc(n * sizeof *bigger);
+  if (*len)
+    memcpy(bigger, *c, *len * sizeof *bigger);
+  cw_free(*c);
+  *c = bigger;
+  *len = n;
+}
+
+static void vc_join(uint32_t **dst, uint32_t *dlen, const uint32_t *src, uint32_t slen)
+{
+  uint32_t used = slen;
+  while (used && !src[used - 1])
+    used--;
+  vc_grow(dst, dlen, used);
+  for (uint32_t i = 0; i < used; i++)
+    if (src[i] > (*dst)[i])
+      (*dst)[i] = src[i];
+}
+
+static void thread_clock_init(struct cw_thread *t)
+{
+  if (t->vc_len > t->id && t->vc[t->id])
+    return;
+  vc_grow(&t->vc, &t->vc_len, t->id + 1);
+  if (!t->vc[t->id])
+    t->vc[t->id] = 1;
+}
+
+static void tick(struct cw_thread *t) { t->vc[t->id]++; }
+
+/* ---- synchronization objects: address -> clock, in striped tables ---- */
+
+#define STRIPES 64
+
+struct sync {
+  uintptr_t addr;
+  uint32_t *vc;
+  uint32_t len;
+  UT_hash_handle hh;
+};
+
+static struct {
+  cw_lock_t lock;
+  struct sync *table;
+} stripes[STRIPES];
+
+static size_t stripe_of(uintptr_t addr) { return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 58); }
+
+static struct sync *sync_get(size_t s, uintptr_t addr, bool create)
+{
+  struct sync *o;
+  HASH_FIND(hh, stripes[s].table, &addr, sizeof addr, o);
+  if (!o && create) {
+    o = cw_alloc(sizeof *o);
+    o->addr = addr;
+    HASH_ADD(hh, stripes[s].table, addr, sizeof o->addr, o);
+  }
+  return o;
+}
+
+void cw_race_release(struct cw_thread *t, uintptr_t addr)
+{
+  if (!cw_race_enabled || !t)
+    return;
+  thread_clock_init(t);
+  size_t s = stripe_of(addr);
+  cw_lock_acquire(&stripes[s].lock);
+  struct sync *o = sync_get(s, addr, true);
+  vc_join(&o->vc, &o->len, t->vc, t->vc_len);
+  cw_lock_release(&stripes[s].lock);
+  tick(t);
+}
+
+static void acquire_into(struct cw_thread *t, uintptr_t addr, uint32_t **dst, uint32_t *dlen)
+{
+  size_t s = stripe_of(addr);
+  cw_lock_acquire(&stripes[s].lock);
+  struct sync *o = sync_get(s, addr, false);
+  if (o)
+    vc_join(dst, dlen, o->vc, o->len);
+  cw_lock_release(&stripes[s].lock);
+  (void)t;
+}
+
+void cw_race_acquire(struct cw_thread *t, uintptr_t addr)
+{
+  if (!cw_race_enabled || !t)
+    return;
+  thread_clock_init(t);
+  acquire_into(t, addr, &t->vc, &t->vc_len);
+}
+
+static void sync_forget_range(uintptr_t addr, size_t size)
+{
+  for (size_t s = 0; s < STRIPES; s++) {
+    cw_lock_acquire(&stripes[s].lock);
+    if (HASH_COUNT(stripes[s].table) && size <= 64) {
+      for (uintptr_t a = addr; a < addr + size; a++) {
+        struct sync *o = sync_get(s, a, false);
+        if (o) {
+          HASH_DEL(stripes[s].table, o);
+          cw_free(o->vc);
+          cw_free(o);
+        }
+      }
+    }
+    cw_lock_release(&stripes[s].lock);
+  }
+}
+
+/* ---- instrumented modules (for calls like memcpy made from them) ---- */
+
+static struct {
+  uintptr_t lo, hi;
+} modules[64];
+static _Atomic int nmodules;
+
+bool cw_race_from_instrumented(uintptr_t pc)
+{
+  int n = __atomic_load_n(&nmodules, __ATOMIC_ACQUIRE);
+  for (int i = 0; i < n; i++)
+    if (pc >= modules[i].lo && pc < modules[i].hi)
+      return true;
+  return false;
+}
+
+void cw_race_init(uintptr_t caller_pc)
+{
+  uintptr_t lo, hi;
+  if (cw_module_range(caller_pc, &lo, &hi) && !cw_race_from_instrumented(caller_pc)) {
+    int n = nmodules;
+    if (n < 64) {
+      modules[n].lo = lo;
+      modules[n].hi = hi;
+      __atomic_store_n(&nmodules, n + 1, __ATOMIC_RELEASE);
+    }
+  }
+  cw_race_enabled = true;
+}
+
+/* ---- the shadow call stack and access stacks ---- */
+
+#define STACK_CACHE 256
+#define SHADOW_STACK_MAX 4096
+
+void cw_race_func_entry(uintptr_t pc)
+{
+  struct cw_thread *t = cw_tls.active;
+  if (!t)
+    return;
+  uint32_t d = t->shadow_depth;
+  if (CW_UNLIKELY(d == t->shadow_cap)) {
+    if (d >= SHADOW_STACK_MAX) { /* runaway recursion, or exits we never saw: start over */
+      t->shadow_depth = 0;
+      return;
+    }
+    uint32_t cap = d ? d * 2 : 64;
+    uintptr_t *frames = cw_alloc(cap * sizeof *frames);
+    uint64_t *hashes = cw_alloc(cap * sizeof *hashes);
+    if (d) {
+      memcpy(frames, t->shadow_stack, d * sizeof *frames);
+      memcpy(hashes, t->shadow_hash, d * sizeof *hashes);
+    }
+    cw_free(t->shadow_stack);
+    cw_free(t->shadow_hash);
+    t->shadow_stack = frames;
+    t->shadow_hash = hashes;
+    t->shadow_cap = cap;
+  }
+  uint64_t below = d ? t->shadow_hash[d - 1] : 0;
+  t->shadow_stack[d] = pc;
+  t->shadow_hash[d] = (below ^ pc) * 0x9e3779b97f4a7c15ull + d;
+  t->shadow_depth = d + 1;
+}
+
+void cw_race_func_exit(void)
+{
+  struct cw_thread *t = cw_tls.active;
+  if (t && t->shadow_depth)
+    t->shadow_depth--;
+}
+
+/* The stack of the access at pc: interned once per distinct (call stack, pc). */
+static cw_stack_id access_stack(struct cw_thread *t, uintptr_t pc)
+{
+  uint32_t d = t->shadow_depth;
+  uint64_t key = ((d ? t->shadow_hash[d - 1] : 0) ^ (pc * 0xc2b2ae3d27d4eb4full)) | 1;
+  if (!t->stack_cache)
+    t->stack_cache = cw_alloc(STACK_CACHE * sizeof *t->stack_cache);
+  struct cw_stack_cache_entry *e = &t->stack_cache[(key >> 3) & (STACK_CACHE - 1)];
+  if (e->key == key)
+    return e->id;
+  uintptr_t pcs[256];
+  size_t n = 0, depth = (size_t)cw_opt.stack_depth;
+  pcs[n++] = pc;
+  for (uint32_t i = d; i-- > 0 && n < depth && n < 256;)
+    pcs[n++] = t->shadow_stack[i];
+  e->key = key;
+  e->id = cw_stack_intern(pcs, n);
+  return e->id;
+}
+
+/* ---- races ---- */
+
+struct reported {
+  uint64_t key;
+  UT_hash_handle hh;
+};
+static struct reported *reported;
+static cw_lock_t reported_lock = CW_LOCK_INIT;
+
+static bool already(uint64_t key)
+{
+  cw_lock_acquire(&reported_lock);
+  struct reported *r;
+  HASH_FIND(hh, reported, &key, sizeof key, r);
+  bool seen = r != NULL;
+  if (!seen) {
+    r = cw_alloc(sizeof *r);
+    r->key = key;
+    HASH_ADD(hh, reported, key, sizeof r->key, r);
+  }
+  cw_lock_release(&reported_lock);
+  return seen;
+}
+
+/* Ranges the program declared as racing on purpose (AnnotateBenignRaceSized). */
+struct range {
+  uintptr_t lo, hi;
+};
+static struct range benign[256];
+static size_t nbenign;
+static cw_lock_t benign_lock = CW_LOCK_INIT;
+
+static bool is_benign(uintptr_t addr, size_t size)
+{
+  bool found = false;
+  cw_lock_acquire(&benign_lock);
+  for (size_t i = 0; i < nbenign && !found; i++)
+    found = addr < benign[i].hi && addr + size > benign[i].lo;
+  cw_lock_release(&benign_lock);
+  return found;
+}
+
+static void report_race(struct cw_thread *t, uintptr_t addr, size_t size, bool write, bool atomic,
+                        uintptr_t pc, const struct cw_cell *prev, bool prev_write)
+{
+  cw_stack_id here = access_stack(t, pc);
+  const uintptr_t *pcs;
+  uintptr_t prev_pc = cw_stack_get(prev->stack, &pcs) ? pcs[0] : 0;
+  /* The pair of code locations, in either order: each distinct race is reported once. */
+  uint64_t key = pc < prev_pc ? pc * 0x9e3779b97f4a7c15ull + prev_pc : prev_pc * 0x9e3779b97f4a7c15ull + pc;
+  if (is_benign(addr, size) || already(key))
+    return;
+  int saved_errno = errno;
+  struct cw_race_finding f = {
+      .addr = addr,
+      .size = size,
+      .current = {t->id, write, atomic, (uint8_t)size, here},
+      .previous = {prev->tid, prev_write, (prev->info & CW_CELL_ATOMIC) != 0, prev->size, prev->stack},
+  };
+  /* Locks the current thread holds (the earlier access's are not recorded). */
+  for (uint32_t i = 0; i < t->nheld && f.nlocks < CW_ARRAY_LEN(f.locks); i++)
+    if (!(t->held[i].flags & CW_HELD_PENDING))
+      f.locks[f.nlocks++] = (struct cw_finding_lock){(uintptr_t)t->held[i].lock, t->held[i].kind, 0, t->id};
+  cw_report_race(&f);
+  errno = saved_errno;
+}
+
+static bool overlaps(const struct cw_cell *c, unsigned off, size_t size)
+{
+  unsigned coff = c->info >> 2;
+  return off < coff + c->size && coff < off + size;
+}
+
+/* Did the access in cell c happen before the current thread's present? */
+static bool ordered(const struct cw_thread *t, const struct cw_cell *c)
+{
+  return c->clock <= vc_get(t->vc, t->vc_len, c->tid);
+}
+
+static bool races_with(const struct cw_thread *t, const struct cw_cell *c, unsigned off, size_t size,
+                       bool atomic)
+{
+  return (c->info & CW_CELL_VALID) && c->tid != t->id && overlaps(c, off, size) && !ordered(t, c) &&
+         !(atomic && (c->info & CW_CELL_ATOMIC));
+}
+
+/* One access within one 8-byte word. */
+static void access_word(struct cw_thread *t, uintptr_t addr, size_t size, bool write, bool atomic,
+                        uintptr_t pc)
+{
+  struct cw_shadow_word *w = cw_shadow_word(addr);
+  if (!w)
+    return;
+  unsigned off = addr & 7;
+  uint32_t now = t->vc[t->id];
+  uint8_t info = (uint8_t)(CW_CELL_VALID | (atomic ? CW_CELL_ATOMIC : 0) | off << 2);
+  struct cw_cell *mine = write ? &w->write : &w->read;
+  /* Already recorded in this epoch, at the same place: nothing new to learn. */
+  if (mine->tid == t->id && mine->clock == now && mine->info == info && mine->size == size)
+    return;
+  struct cw_cell prev_write = w->write, prev_read = w->read;
+  if (races_with(t, &prev_write, off, size, atomic))
+    report_race(t, addr, size, write, atomic, pc, &prev_write, true);
+  else if (write && races_with(t, &prev_read, off, size, atomic))
+    report_race(t, addr, size, write, atomic, pc, &prev_read, false);
+  struct cw_cell cur = {now, (uint16_t)t->id, info, (uint8_t)size, access_stack(t, pc)};
+  if (write) {
+    w->write = cur;
+    if (ordered(t, &prev_read) || prev_read.tid == t->id)
+      w->read.info = 0; /* the write supersedes the reads it follows */
+  } else {
+    w->read = cur;
+  }
+}
+
+void cw_race_access(uintptr_t addr, size_t size, bool write, bool atomic, uintptr_t pc)
+{
+  struct cw_thread *t = cw_tls.active;
+  if (!t || t->race_ignore || !size)
+    return;
+  thread_clock_init(t);
+  while (size) {
+    size_t in_word = 8 - (addr & 7);
+    size_t n = size < in_word ? size : in_word;
+    access_word(t, addr, n, write, atomic, pc);
+    addr += n;
+    size -= n;
+  }
+}
+
+void cw_race_range(uintptr_t addr, size_t size, bool write, uintptr_t pc)
+{
+  cw_race_access(addr, size, write, false, pc);
+}
+
+/* ---- atomics and fences ---- */
+
+enum { MO_RELAXED, MO_CONSUME, MO_ACQUIRE, MO_RELEASE, MO_ACQ_REL, MO_SEQ_CST };
+
+void cw_race_atomic(uintptr_t addr, size_t size, bool load, bool store, int order, uintptr_t pc)
+{
+  struct cw_thread *t = cw_tls.active;
+  if (!t)
+    return;
+  thread_clock_init(t);
+  bool acquire = load && (order == MO_CONSUME || order == MO_ACQUIRE || order == MO_ACQ_REL || order == MO_SEQ_CST);
+  bool release = store && (order == MO_RELEASE || order == MO_ACQ_REL || order == MO_SEQ_CST);
+  if (acquire)
+    cw_race_acquire(t, addr);
+  else if (load) /* relaxed: an acquire fence later may make it an acquire */
+    acquire_into(t, addr, &t->acquired_since_fence, &t->acq_fence_len);
+  cw_race_access(addr, size, store, true, pc);
+  if (release) {
+    cw_race_release(t, addr);
+  } else if (store && t->rel_fence_len) {
+    /* A relaxed store after a release fence publishes what preceded the fence. */
+    size_t s = stripe_of(addr);
+    cw_lock_acquire(&stripes[s].lock);
+    struct sync *o = sync_get(s, addr, true);
+    vc_join(&o->vc, &o->len, t->released_at_fence, t->rel_fence_len);
+    cw_lock_release(&stripes[s].lock);
+  }
+}
+
+void cw_race_fence(int order)
+{
+  struct cw_thread *t = cw_tls.active;
+  if (!t || order == MO_RELAXED)
+    return;
+  thread_clock_init(t);
+  if (order != MO_RELEASE && t->acq_fence_len) /* acquire side */
+    vc_join(&t->vc, &t->vc_len, t->acquired_since_fence, t->acq_fence_len);
+  if (order != MO_ACQUIRE && order != MO_CONSUME) { /* release side */
+    vc_grow(&t->released_at_fence, &t->rel_fence_len, t->vc_len);
+    memcpy(t->released_at_fence, t->vc, t->vc_len * sizeof *t->vc);
+    tick(t);
+  }
+}
+
+/* ---- threads and memory ---- */
+
+void cw_race_thread_created(struct cw_thread *parent, struct cw_thread *child)
+{
+  if (!cw_race_enabled || !parent)
+    return;
+  thread_clock_init(parent);
+  vc_join(&child->vc, &child->vc_len, parent->vc, parent->vc_len);
+  tick(parent);
+}
+
+void cw_race_thread_started(struct cw_thread *t)
+{
+  if (!cw_race_enabled)
+    return;
+  thread_clock_init(t);
+  /* A thread's stack may be memory an exited thread used: its history is not this thread's. */
+  if (t->stack_hi > t->stack_lo)
+    cw_shadow_clear(t->stack_lo, t->stack_hi - t->stack_lo);
+}
+
+void cw_race_thread_finished(struct cw_thread *t)
+{
+  if (!cw_race_enabled || !t)
+    return;
+  cw_race_release(t, (uintptr_t)t); /* a join acquires this */
+}
+
+void cw_race_thread_joined(struct cw_thread *joiner, struct cw_thread *child)
+{
+  if (!cw_race_enabled || !joiner || !child)
+    return;
+  cw_race_acquire(joiner, (uintptr_t)child);
+}
+
+void cw_race_forget(uintptr_t addr, size_t size)
+{
+  if (!cw_race_enabled)
+    return;
+  cw_shadow_clear(addr, size);
+  sync_forget_range(addr, size);
+}
+
+void cw_race_ignore(int delta)
+{
+  struct cw_thread *t = cw_tls.active;
+  if (t)
+    t->race_ignore += delta;
+}
+
+void cw_race_benign(uintptr_t addr, size_t size)
+{
+  cw_lock_acquire(&benign_lock);
+  if (nbenign < CW_ARRAY_LEN(benign))
+    benign[nbenign++] = (struct range){addr, addr + size};
+  cw_lock_release(&benign_lock);
+}
