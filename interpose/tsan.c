@@ -77,20 +77,21 @@ static int store_order(int mo) { return mo == 1 || mo == 2 ? 0 : mo == 4 ? 3 : m
   CW_EXPORT T __tsan_atomic##bits##_load(const volatile T *a, cw_morder mo)             \
   {                                                                                      \
     T v;                                                                                 \
-    cw_race_atomic((uintptr_t)a, sizeof(T), 1, 0, mo, PC);                               \
+    cw_race_atomic_before((uintptr_t)a, sizeof(T), 0, mo, PC);                           \
     int o = load_order(mo);                                                              \
     _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Winvalid-memory-model\"") \
     WITH_ORDER(o, LOAD_##bits);                                                          \
     _Pragma("GCC diagnostic pop")                                                        \
+    cw_race_atomic_after((uintptr_t)a, 1, mo);                                           \
     return v;                                                                            \
   }                                                                                      \
   CW_EXPORT void __tsan_atomic##bits##_store(volatile T *a, T v, cw_morder mo)           \
   {                                                                                      \
     int o = store_order(mo);                                                             \
+    cw_race_atomic_before((uintptr_t)a, sizeof(T), 1, mo, PC);                           \
     _Pragma("GCC diagnostic push") _Pragma("GCC diagnostic ignored \"-Winvalid-memory-model\"") \
     WITH_ORDER(o, STORE_##bits);                                                         \
     _Pragma("GCC diagnostic pop")                                                        \
-    cw_race_atomic((uintptr_t)a, sizeof(T), 0, 1, mo, PC);                               \
   }                                                                                      \
   RMW(bits, T, exchange, __atomic_exchange_n)                                            \
   RMW(bits, T, fetch_add, __atomic_fetch_add)                                            \
@@ -102,22 +103,25 @@ static int store_order(int mo) { return mo == 1 || mo == 2 ? 0 : mo == 4 ? 3 : m
   CW_EXPORT int __tsan_atomic##bits##_compare_exchange_strong(volatile T *a, T *c, T v, cw_morder mo, cw_morder fmo) \
   {                                                                                      \
     (void)fmo;                                                                           \
+    cw_race_atomic_before((uintptr_t)a, sizeof(T), 1, mo, PC);                           \
     int ok = __atomic_compare_exchange_n(a, c, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); \
-    cw_race_atomic((uintptr_t)a, sizeof(T), 1, ok, mo, PC);                              \
+    cw_race_atomic_after((uintptr_t)a, 1, mo);                                           \
     return ok;                                                                           \
   }                                                                                      \
   CW_EXPORT int __tsan_atomic##bits##_compare_exchange_weak(volatile T *a, T *c, T v, cw_morder mo, cw_morder fmo) \
   {                                                                                      \
     (void)fmo;                                                                           \
+    cw_race_atomic_before((uintptr_t)a, sizeof(T), 1, mo, PC);                           \
     int ok = __atomic_compare_exchange_n(a, c, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); \
-    cw_race_atomic((uintptr_t)a, sizeof(T), 1, ok, mo, PC);                              \
+    cw_race_atomic_after((uintptr_t)a, 1, mo);                                           \
     return ok;                                                                           \
   }                                                                                      \
   CW_EXPORT T __tsan_atomic##bits##_compare_exchange_val(volatile T *a, T c, T v, cw_morder mo, cw_morder fmo) \
   {                                                                                      \
     (void)fmo;                                                                           \
-    int ok = __atomic_compare_exchange_n(a, &c, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); \
-    cw_race_atomic((uintptr_t)a, sizeof(T), 1, ok, mo, PC);                              \
+    cw_race_atomic_before((uintptr_t)a, sizeof(T), 1, mo, PC);                           \
+    __atomic_compare_exchange_n(a, &c, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);        \
+    cw_race_atomic_after((uintptr_t)a, 1, mo);                                           \
     return c;                                                                            \
   }
 
@@ -126,8 +130,9 @@ static int store_order(int mo) { return mo == 1 || mo == 2 ? 0 : mo == 4 ? 3 : m
 #define RMW(bits, T, op, builtin)                                                        \
   CW_EXPORT T __tsan_atomic##bits##_##op(volatile T *a, T v, cw_morder mo)              \
   {                                                                                      \
+    cw_race_atomic_before((uintptr_t)a, sizeof(T), 1, mo, PC);                           \
     T old = builtin(a, v, __ATOMIC_SEQ_CST);                                             \
-    cw_race_atomic((uintptr_t)a, sizeof(T), 1, 1, mo, PC);                               \
+    cw_race_atomic_after((uintptr_t)a, 1, mo);                                           \
     return old;                                                                          \
   }
 

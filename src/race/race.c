@@ -372,19 +372,13 @@ void cw_race_range(uintptr_t addr, size_t size, bool write, uintptr_t pc)
 
 enum { MO_RELAXED, MO_CONSUME, MO_ACQUIRE, MO_RELEASE, MO_ACQ_REL, MO_SEQ_CST };
 
-void cw_race_atomic(uintptr_t addr, size_t size, bool load, bool store, int order, uintptr_t pc)
+void cw_race_atomic_before(uintptr_t addr, size_t size, bool store, int order, uintptr_t pc)
 {
   struct cw_thread *t = cw_tls.active;
   if (!t)
     return;
   thread_clock_init(t);
-  bool acquire = load && (order == MO_CONSUME || order == MO_ACQUIRE || order == MO_ACQ_REL || order == MO_SEQ_CST);
   bool release = store && (order == MO_RELEASE || order == MO_ACQ_REL || order == MO_SEQ_CST);
-  if (acquire)
-    cw_race_acquire(t, addr);
-  else if (load) /* relaxed: an acquire fence later may make it an acquire */
-    acquire_into(t, addr, &t->acquired_since_fence, &t->acq_fence_len);
-  cw_race_access(addr, size, store, true, pc);
   if (release) {
     cw_race_release(t, addr);
   } else if (store && t->rel_fence_len) {
@@ -395,6 +389,20 @@ void cw_race_atomic(uintptr_t addr, size_t size, bool load, bool store, int orde
     vc_join(&o->vc, &o->len, t->released_at_fence, t->rel_fence_len);
     cw_lock_release(&stripes[s].lock);
   }
+  cw_race_access(addr, size, store, true, pc);
+}
+
+void cw_race_atomic_after(uintptr_t addr, bool load, int order)
+{
+  struct cw_thread *t = cw_tls.active;
+  if (!t || !load)
+    return;
+  thread_clock_init(t);
+  bool acquire = order == MO_CONSUME || order == MO_ACQUIRE || order == MO_ACQ_REL || order == MO_SEQ_CST;
+  if (acquire)
+    cw_race_acquire(t, addr);
+  else /* relaxed: an acquire fence later may make it an acquire */
+    acquire_into(t, addr, &t->acquired_since_fence, &t->acq_fence_len);
 }
 
 void cw_race_fence(int order)

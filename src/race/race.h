@@ -28,8 +28,11 @@ void cw_race_func_exit(void);
 void cw_race_acquire(struct cw_thread *t, uintptr_t addr);
 void cw_race_release(struct cw_thread *t, uintptr_t addr);
 
-/* Atomics: memory orders as the compilers pass them (0 relaxed ... 5 seq_cst). */
-void cw_race_atomic(uintptr_t addr, size_t size, bool load, bool store, int order, uintptr_t pc);
+/* Atomics: memory orders as the compilers pass them (0 relaxed ... 5 seq_cst). The release
+ * side must be recorded before the operation (another thread may see the value at once) and
+ * the acquire side after it (the value read decides what is acquired). */
+void cw_race_atomic_before(uintptr_t addr, size_t size, bool store, int order, uintptr_t pc);
+void cw_race_atomic_after(uintptr_t addr, bool load, int order);
 void cw_race_fence(int order);
 
 /* Threads: the child starts after everything its creator did; a join sees all the child did. */

@@ -21,8 +21,10 @@ static void *increment(void *arg)
   return NULL;
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+  (void)argc;
+  (void)argv;
   pthread_t threads[NUM_THREADS];
   pthread_barrier_init(&start_line, NULL, NUM_THREADS);
   for (int i = 0; i < NUM_THREADS; i++)
