@@ -53,7 +53,7 @@ die() {
 # A wrapper must never end up running itself (CONCWATCH_CC=concwatch-cc, or
 # a "cc" on PATH that is a link to this script).
 if [ -n "${CONCWATCH_CC_ACTIVE-}" ]; then
-    die "the compiler '$cc' runs a concwatch wrapper again; set $cc_var to the real compiler"
+    die "compiler '$cc' is a concwatch wrapper again: set $cc_var to the real compiler"
 fi
 
 # --- the library -------------------------------------------------------------

@@ -91,6 +91,32 @@ static struct sync *sync_get(size_t s, uintptr_t addr, bool create)
   return o;
 }
 
+/* Pages that hold synchronization objects (bits never cleared): a free of memory without any
+ * costs one bitmap test. */
+#define SYNC_PAGE_BITS (1u << 18)
+static _Atomic uint64_t sync_pages[SYNC_PAGE_BITS / 64];
+
+static size_t sync_page_bit(uintptr_t addr) { return (size_t)(((addr >> 12) * 0x9e3779b97f4a7c15ull) >> 46) % SYNC_PAGE_BITS; }
+
+static void mark_sync_page(uintptr_t addr)
+{
+  size_t bit = sync_page_bit(addr);
+  if (!(__atomic_load_n(&sync_pages[bit / 64], __ATOMIC_RELAXED) & (1ull << (bit % 64))))
+    __atomic_fetch_or(&sync_pages[bit / 64], 1ull << (bit % 64), __ATOMIC_RELAXED);
+}
+
+static bool range_may_hold_sync(uintptr_t addr, size_t size)
+{
+  if (size > ((size_t)64 << 12))
+    return true;
+  for (uintptr_t pg = addr >> 12; pg <= (addr + size - 1) >> 12; pg++) {
+    size_t bit = sync_page_bit(pg << 12);
+    if (__atomic_load_n(&sync_pages[bit / 64], __ATOMIC_RELAXED) & (1ull << (bit % 64)))
+      return true;
+  }
+  return false;
+}
+
 void cw_race_release(struct cw_thread *t, uintptr_t addr)
 {
   if (!cw_race_enabled || !t)
@@ -101,6 +127,7 @@ void cw_race_release(struct cw_thread *t, uintptr_t addr)
   struct sync *o = sync_get(s, addr, true);
   vc_join(&o->vc, &o->len, t->vc, t->vc_len);
   cw_lock_release(&stripes[s].lock);
+  mark_sync_page(addr);
   tick(t);
 }
 
@@ -125,20 +152,88 @@ void cw_race_acquire(struct cw_thread *t, uintptr_t addr)
 
 static void sync_forget_range(uintptr_t addr, size_t size)
 {
+  if (!size || !range_may_hold_sync(addr, size))
+    return;
   for (size_t s = 0; s < STRIPES; s++) {
     cw_lock_acquire(&stripes[s].lock);
-    if (HASH_COUNT(stripes[s].table) && size <= 64) {
-      for (uintptr_t a = addr; a < addr + size; a++) {
-        struct sync *o = sync_get(s, a, false);
-        if (o) {
-          HASH_DEL(stripes[s].table, o);
-          cw_free(o->vc);
-          cw_free(o);
-        }
-      }
+    struct sync *o, *tmp;
+    HASH_ITER(hh, stripes[s].table, o, tmp)
+    if (o->addr >= addr && o->addr < addr + size) {
+      HASH_DEL(stripes[s].table, o);
+      cw_free(o->vc);
+      cw_free(o);
     }
     cw_lock_release(&stripes[s].lock);
   }
+}
+
+/* ---- heap blocks allocated by instrumented code ---- */
+
+struct block {
+  uintptr_t start;
+  size_t size;
+  cw_stack_id stack;
+  UT_hash_handle hh;
+};
+
+static struct {
+  cw_lock_t lock;
+  struct block *table;
+} blocks[STRIPES];
+
+static cw_stack_id access_stack(struct cw_thread *t, uintptr_t pc);
+
+void cw_race_allocated(uintptr_t addr, size_t size, uintptr_t pc)
+{
+  struct cw_thread *t = cw_tls.active;
+  if (!t || !cw_race_from_instrumented(pc))
+    return;
+  struct block *b = cw_alloc(sizeof *b);
+  b->start = addr;
+  b->size = size;
+  b->stack = access_stack(t, pc);
+  size_t s = stripe_of(addr);
+  cw_lock_acquire(&blocks[s].lock);
+  struct block *old;
+  HASH_FIND(hh, blocks[s].table, &addr, sizeof addr, old);
+  if (old) {
+    HASH_DEL(blocks[s].table, old);
+    cw_free(old);
+  }
+  HASH_ADD(hh, blocks[s].table, start, sizeof b->start, b);
+  cw_lock_release(&blocks[s].lock);
+}
+
+static void block_forget(uintptr_t addr)
+{
+  size_t s = stripe_of(addr);
+  cw_lock_acquire(&blocks[s].lock);
+  struct block *b;
+  HASH_FIND(hh, blocks[s].table, &addr, sizeof addr, b);
+  if (b) {
+    HASH_DEL(blocks[s].table, b);
+    cw_free(b);
+  }
+  cw_lock_release(&blocks[s].lock);
+}
+
+bool cw_race_find_block(uintptr_t addr, uintptr_t *start, size_t *size, cw_stack_id *stack)
+{
+  bool found = false;
+  for (size_t s = 0; s < STRIPES && !found; s++) {
+    cw_lock_acquire(&blocks[s].lock);
+    struct block *b, *tmp;
+    HASH_ITER(hh, blocks[s].table, b, tmp)
+    if (addr >= b->start && addr < b->start + b->size) {
+      *start = b->start;
+      *size = b->size;
+      *stack = b->stack;
+      found = true;
+      break;
+    }
+    cw_lock_release(&blocks[s].lock);
+  }
+  return found;
 }
 
 /* ---- instrumented modules (for calls like memcpy made from them) ---- */
@@ -388,6 +483,7 @@ void cw_race_atomic_before(uintptr_t addr, size_t size, bool store, int order, u
     struct sync *o = sync_get(s, addr, true);
     vc_join(&o->vc, &o->len, t->released_at_fence, t->rel_fence_len);
     cw_lock_release(&stripes[s].lock);
+    mark_sync_page(addr);
   }
   cw_race_access(addr, size, store, true, pc);
 }
@@ -461,6 +557,7 @@ void cw_race_forget(uintptr_t addr, size_t size)
     return;
   cw_shadow_clear(addr, size);
   sync_forget_range(addr, size);
+  block_forget(addr);
 }
 
 void cw_race_ignore(int delta)

@@ -41,6 +41,11 @@ void cw_race_thread_started(struct cw_thread *t);
 void cw_race_thread_finished(struct cw_thread *t);
 void cw_race_thread_joined(struct cw_thread *joiner, struct cw_thread *child);
 
+/* A heap block allocated at pc (recorded when pc is instrumented code), and the block
+ * containing an address, for reports. */
+void cw_race_allocated(uintptr_t addr, size_t size, uintptr_t pc);
+bool cw_race_find_block(uintptr_t addr, uintptr_t *start, size_t *size, cw_stack_id *stack);
+
 /* Memory given back: its history goes. */
 void cw_race_forget(uintptr_t addr, size_t size);
 

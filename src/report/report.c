@@ -20,6 +20,7 @@
 #include "output.h"
 #include "strbuf.h"
 #include "../runtime/hash.h"
+#include "../race/race.h"
 
 static cw_lock_t report_lock = CW_LOCK_INIT;
 static _Atomic unsigned findings;
@@ -845,6 +846,10 @@ struct location {
   bool has_name;
   size_t offset;
   uint32_t thread; /* stack: whose */
+  bool has_block;  /* heap: the block, when instrumented code allocated it */
+  uintptr_t block_start;
+  size_t block_size;
+  cw_stack_id block_stack;
 };
 
 struct stack_owner {
@@ -904,6 +909,12 @@ static void locate(uintptr_t addr, struct location *loc)
       snprintf(loc->name, sizeof loc->name, "%s", sym);
     else
       snprintf(loc->name, sizeof loc->name, "%s+%zu", sym, off);
+    return;
+  }
+  if (cw_race_find_block(addr, &loc->block_start, &loc->block_size, &loc->block_stack)) {
+    loc->kind = "heap";
+    loc->has_block = true;
+    loc->offset = addr - loc->block_start;
     return;
   }
   struct stack_owner q = {addr, 0};
@@ -1021,6 +1032,7 @@ void cw_report_race(const struct cw_race_finding *f)
   locate(f->addr, &loc);
   if (loc.thread)
     add_thread(&r, loc.thread);
+  int block = loc.has_block ? add_stack(&r, "allocated", 0, -1, loc.block_stack) : -1;
   add_thread_stacks(&r);
 
   struct cw_buf what = {0};
@@ -1028,6 +1040,8 @@ void cw_report_race(const struct cw_race_finding *f)
     cw_buf_printf(&what, "global '%s'", loc.name);
   else if (loc.thread)
     cw_buf_printf(&what, "a variable on the stack of T%u", loc.thread);
+  else if (loc.has_block)
+    cw_buf_printf(&what, "offset %zu of a %zu-byte heap block", loc.offset, loc.block_size);
   else
     cw_buf_printf(&what, "%s memory", loc.kind);
 
@@ -1043,6 +1057,11 @@ void cw_report_race(const struct cw_race_finding *f)
                 id, what.data, (unsigned long)f->addr, f->size);
   text_access(&text, "This", &f->current, cur, &r, true);
   text_access(&text, "Earlier", &f->previous, prev, &r, false);
+  if (block >= 0) {
+    cw_buf_printf(&text, "  The %zu-byte heap block at 0x%lx was allocated at:\n", loc.block_size,
+                  (unsigned long)loc.block_start);
+    text_frames(&text, &r, block);
+  }
   cw_buf_puts(&text, "  Nothing orders these two accesses (no lock, atomic, join or other synchronization between them).\n\n");
   text_threads(&text, &r);
   cw_buf_printf(&text, "==%d== end of finding #%u\n", (int)getpid(), id);
@@ -1052,12 +1071,17 @@ void cw_report_race(const struct cw_race_finding *f)
   cw_buf_printf(&json, ",\"address\":\"0x%lx\",\"size\":%zu,\"location\":{\"kind\":\"%s\",\"name\":",
                 (unsigned long)f->addr, f->size, loc.kind);
   cw_buf_json_string(&json, loc.has_name ? loc.name : NULL);
-  if (loc.has_name)
+  if (loc.has_name || loc.has_block)
     cw_buf_printf(&json, ",\"offset\":%zu", loc.offset);
   else
     cw_buf_puts(&json, ",\"offset\":null");
   json_thread_ref(&json, "thread", loc.thread);
-  cw_buf_puts(&json, ",\"block_size\":null,\"block_stack\":null},\"accesses\":[");
+  if (loc.has_block)
+    cw_buf_printf(&json, ",\"block_size\":%zu", loc.block_size);
+  else
+    cw_buf_puts(&json, ",\"block_size\":null");
+  json_stack_ref(&json, "block_stack", block);
+  cw_buf_puts(&json, "},\"accesses\":[");
   json_access(&json, &f->current, cur, &r, true);
   cw_buf_puts(&json, ",");
   json_access(&json, &f->previous, prev, &r, false);
