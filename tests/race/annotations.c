@@ -5,7 +5,7 @@
  *                                                                        -> nothing for both
  *   none      control: the same flag without annotations: nothing concwatch sees orders the
  *             accesses to `data`                                         -> one race on `data`,
- *             @annotated-write against @annotated-read */
+ *             the annotated-write line against the annotated-read line */
 #include <sched.h>
 
 #include "race.h"

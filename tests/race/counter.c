@@ -1,7 +1,7 @@
 /* The chapter's unsynchronized counter (examples/counter_race.c): 4 threads x 100000
  * `counter++` on a global int, no lock. The start barrier makes the threads overlap; it
  * orders nothing after it, so the increments race.
- *   -> exactly one data race, on `counter`, both sides in increment() at @counter-increment.
+ *   -> exactly one data race, on `counter`, both sides in increment() (counter-increment marker).
  * Also built as libcounter_instrumented.so for the LD_PRELOAD-only test (see race.h). */
 #include "race.h"
 

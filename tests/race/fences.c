@@ -6,7 +6,7 @@
  *            (ThreadSanitizer itself does not model fences and reports this one)
  *   relaxed  control: relaxed flag accesses and no fence: nothing orders the payload
  *            accesses (a real data race in C11)                                 -> one race on
- *            `payload`, @relaxed-write against @relaxed-read */
+ *            `payload`, relaxed-write line against relaxed-read line */
 #include <sched.h>
 
 #include "race.h"

@@ -1,6 +1,6 @@
 /* A malloc'd struct with two hammered fields: locked_field only ever under rec->lock,
  * racy_field incremented by both threads after they released the lock.
- *   -> exactly one data race, on racy_field (heap, @racy-access); none on locked_field.
+ *   -> exactly one data race, on racy_field (heap, racy-access marker); none on locked_field.
  * Deterministic: each thread's last racy_field++ comes after its last unlock, so nothing
  * orders it against the other thread's last one, whatever the interleaving. */
 #include <stddef.h>

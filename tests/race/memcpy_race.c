@@ -1,5 +1,5 @@
 /* Two threads memcpy into the same global buffer with nothing ordering the copies.
- *   -> a data race on `buffer`, both sides writes made by the memcpy at @memcpy-call.
+ *   -> a data race on `buffer`, both sides writes made by the memcpy (memcpy-call marker).
  * The length is read from a global at run time, so the compilers keep the library call
  * (a constant-size copy could be expanded inline after instrumentation). */
 #include "race.h"

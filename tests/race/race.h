@@ -1,5 +1,5 @@
 /* Helpers shared by the data-race fixtures. They are compiled with -fsanitize=thread and run
- * on libconcwatch.so instead of ThreadSanitizer's runtime. Markers like @counter-increment in
+ * on libconcwatch.so instead of ThreadSanitizer's runtime. Markers (an at-sign and a name in a comment) in
  * the sources are found by tests/integration/test_race.py to learn the lines the report must
  * show. Every fixture finishes in well under a second and prints only its own results. */
 #ifndef RACE_H
