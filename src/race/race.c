@@ -308,11 +308,13 @@ void cw_race_func_exit(void)
     t->shadow_depth--;
 }
 
-/* The stack of the access at pc: interned once per distinct (call stack, pc). */
+/* The stack of the access at pc, and the locks the thread holds, interned together once per
+ * distinct (call stack, pc, held locks): [pc, callers..., CW_RACE_LOCKS_MARK, lock|kind...]. */
 static cw_stack_id access_stack(struct cw_thread *t, uintptr_t pc)
 {
   uint32_t d = t->shadow_depth;
-  uint64_t key = ((d ? t->shadow_hash[d - 1] : 0) ^ (pc * 0xc2b2ae3d27d4eb4full)) | 1;
+  uint64_t held = t->nheld ? t->held[t->nheld - 1].chain : 0;
+  uint64_t key = ((d ? t->shadow_hash[d - 1] : 0) ^ (pc * 0xc2b2ae3d27d4eb4full) ^ (held * 0x9e3779b97f4a7c15ull)) | 1;
   if (!t->stack_cache)
     t->stack_cache = cw_alloc(STACK_CACHE * sizeof *t->stack_cache);
   struct cw_stack_cache_entry *e = &t->stack_cache[(key >> 3) & (STACK_CACHE - 1)];
@@ -321,8 +323,19 @@ static cw_stack_id access_stack(struct cw_thread *t, uintptr_t pc)
   uintptr_t pcs[256];
   size_t n = 0, depth = (size_t)cw_opt.stack_depth;
   pcs[n++] = pc;
-  for (uint32_t i = d; i-- > 0 && n < depth && n < 256;)
+  for (uint32_t i = d; i-- > 0 && n < depth && n < 200;)
     pcs[n++] = t->shadow_stack[i];
+  bool marked = false;
+  for (uint32_t i = 0; i < t->nheld && n < 256; i++) {
+    if (t->held[i].flags & CW_HELD_PENDING)
+      continue;
+    if (!marked) {
+      pcs[n++] = CW_RACE_LOCKS_MARK;
+      marked = true;
+    }
+    if (n < 256)
+      pcs[n++] = (uintptr_t)t->held[i].lock | t->held[i].kind;
+  }
   e->key = key;
   e->id = cw_stack_intern(pcs, n);
   return e->id;
@@ -387,10 +400,6 @@ static void report_race(struct cw_thread *t, uintptr_t addr, size_t size, bool w
       .current = {t->id, write, atomic, (uint8_t)size, here},
       .previous = {prev->tid, prev_write, (prev->info & CW_CELL_ATOMIC) != 0, prev->size, prev->stack},
   };
-  /* Locks the current thread holds (the earlier access's are not recorded). */
-  for (uint32_t i = 0; i < t->nheld && f.nlocks < CW_ARRAY_LEN(f.locks); i++)
-    if (!(t->held[i].flags & CW_HELD_PENDING))
-      f.locks[f.nlocks++] = (struct cw_finding_lock){(uintptr_t)t->held[i].lock, t->held[i].kind, 0, t->id};
   cw_report_race(&f);
   errno = saved_errno;
 }

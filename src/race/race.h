@@ -10,6 +10,10 @@
 
 #include "../runtime/thread.h"
 
+/* In an access's interned stack, what follows this value is the locks held at the access
+ * (address | lock kind), not frames. */
+#define CW_RACE_LOCKS_MARK ((uintptr_t)-1)
+
 /* Set by __tsan_init: the program is instrumented, race detection runs. */
 extern bool cw_race_enabled;
 

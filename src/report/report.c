@@ -110,7 +110,7 @@ static void resolve_frames(struct rstack *s)
   s->frames = NULL;
   s->nframes = 0;
   bool reached_main = false;
-  for (size_t i = 0; i < n && !reached_main; i++) {
+  for (size_t i = 0; i < n && !reached_main && pcs[i] != CW_RACE_LOCKS_MARK; i++) {
     struct cw_frame at[CW_MAX_INLINE_FRAMES];
     size_t k = cw_symbolize_code(pcs[i], true, at);
     for (size_t j = 0; j < k && !reached_main; j++) {
@@ -935,41 +935,6 @@ static void locate(uintptr_t addr, struct location *loc)
   }
 }
 
-static void json_access(struct cw_buf *b, const struct cw_race_access *a, int stack, const struct resolved *r,
-                        bool with_locks)
-{
-  cw_buf_printf(b, "{\"thread\":\"T%u\",\"type\":\"%s\",\"atomic\":%s,\"size\":%u", a->thread,
-                a->write ? "write" : "read", a->atomic ? "true" : "false", a->size);
-  if (with_locks) {
-    cw_buf_puts(b, ",\"locks_held\":[");
-    for (size_t i = 0; i < r->nlocks; i++)
-      cw_buf_printf(b, "%s\"L%zu\"", i ? "," : "", i + 1);
-    cw_buf_puts(b, "]");
-  } else {
-    cw_buf_puts(b, ",\"locks_held\":null");
-  }
-  json_stack_ref(b, "stack", stack);
-  cw_buf_puts(b, "}");
-}
-
-static void text_access(struct cw_buf *b, const char *which, const struct cw_race_access *a, int stack,
-                        const struct resolved *r, bool with_locks)
-{
-  cw_buf_printf(b, "  %s %s%s of size %u by thread T%u", which, a->atomic ? "atomic " : "",
-                a->write ? "write" : "read", a->size, a->thread);
-  if (with_locks) {
-    if (r->nlocks) {
-      cw_buf_puts(b, ", holding");
-      for (size_t i = 0; i < r->nlocks; i++)
-        cw_buf_printf(b, " L%zu %s", i + 1, r->locks[i].name);
-    } else {
-      cw_buf_puts(b, ", holding no lock");
-    }
-  }
-  cw_buf_puts(b, ":\n");
-  text_frames(b, r, stack);
-}
-
 /* Each distinct race is reported once: distinct by the pair of source lines (a `counter++`
  * is a read and a write at one line: one race, not two). */
 struct seen_race {
@@ -1004,15 +969,71 @@ static bool race_seen_before(const struct resolved *r, int a, int b)
   return false;
 }
 
+/* The locks recorded with an access (after CW_RACE_LOCKS_MARK in its stack), added to the
+ * finding's locks; their indexes go to out. */
+static size_t access_locks(struct resolved *r, struct cw_finding_lock *store, size_t *nstore, cw_stack_id stack,
+                           int *out, size_t max)
+{
+  const uintptr_t *pcs;
+  size_t n = cw_stack_get(stack, &pcs), count = 0, i = 0;
+  while (i < n && pcs[i] != CW_RACE_LOCKS_MARK)
+    i++;
+  for (i++; i < n && count < max; i++) {
+    uintptr_t addr = pcs[i] & ~(uintptr_t)3;
+    size_t k = 0;
+    while (k < *nstore && store[k].addr != addr)
+      k++;
+    if (k == *nstore && *nstore < 16)
+      store[(*nstore)++] = (struct cw_finding_lock){addr, (uint8_t)(pcs[i] & 3), 0, 0};
+    if (k < *nstore)
+      out[count++] = (int)k;
+  }
+  (void)r;
+  return count;
+}
+
+static void json_access(struct cw_buf *b, const struct cw_race_access *a, int stack, const int *locks, size_t nlocks)
+{
+  cw_buf_printf(b, "{\"thread\":\"T%u\",\"type\":\"%s\",\"atomic\":%s,\"size\":%u", a->thread,
+                a->write ? "write" : "read", a->atomic ? "true" : "false", a->size);
+  cw_buf_puts(b, ",\"locks_held\":[");
+  for (size_t i = 0; i < nlocks; i++)
+    cw_buf_printf(b, "%s\"L%d\"", i ? "," : "", locks[i] + 1);
+  cw_buf_puts(b, "]");
+  json_stack_ref(b, "stack", stack);
+  cw_buf_puts(b, "}");
+}
+
+static void text_access(struct cw_buf *b, const char *which, const struct cw_race_access *a, int stack,
+                        const struct resolved *r, const int *locks, size_t nlocks)
+{
+  cw_buf_printf(b, "  %s %s%s of size %u by thread T%u", which, a->atomic ? "atomic " : "",
+                a->write ? "write" : "read", a->size, a->thread);
+  if (nlocks) {
+    cw_buf_puts(b, ", holding");
+    for (size_t i = 0; i < nlocks; i++)
+      cw_buf_printf(b, " L%d %s", locks[i] + 1, r->locks[locks[i]].name);
+  } else {
+    cw_buf_puts(b, ", holding no lock");
+  }
+  cw_buf_puts(b, ":\n");
+  text_frames(b, r, stack);
+}
+
 void cw_report_race(const struct cw_race_finding *f)
 {
   int saved_errno = errno;
   cw_runtime_enter();
   cw_lock_acquire(&report_lock);
   struct resolved r;
-  report_begin(&r, f->nlocks);
-  for (size_t i = 0; i < f->nlocks; i++) {
-    r.locks[i].lock = &f->locks[i];
+  struct cw_finding_lock held[16];
+  size_t nheld = 0;
+  int cur_locks[8], prev_locks[8];
+  size_t ncur = access_locks(&r, held, &nheld, f->current.stack, cur_locks, 8);
+  size_t nprev = access_locks(&r, held, &nheld, f->previous.stack, prev_locks, 8);
+  report_begin(&r, nheld);
+  for (size_t i = 0; i < nheld; i++) {
+    r.locks[i].lock = &held[i];
     name_lock(&r.locks[i]);
     r.locks[i].first_seen_stack = -1;
   }
@@ -1055,8 +1076,8 @@ void cw_report_race(const struct cw_race_finding *f)
   struct cw_buf text = {0};
   cw_buf_printf(&text, "==%d== concwatch: data-race #%u\n  Data race on %s at 0x%lx (%zu bytes).\n\n", (int)getpid(),
                 id, what.data, (unsigned long)f->addr, f->size);
-  text_access(&text, "This", &f->current, cur, &r, true);
-  text_access(&text, "Earlier", &f->previous, prev, &r, false);
+  text_access(&text, "This", &f->current, cur, &r, cur_locks, ncur);
+  text_access(&text, "Earlier", &f->previous, prev, &r, prev_locks, nprev);
   if (block >= 0) {
     cw_buf_printf(&text, "  The %zu-byte heap block at 0x%lx was allocated at:\n", loc.block_size,
                   (unsigned long)loc.block_start);
@@ -1082,9 +1103,9 @@ void cw_report_race(const struct cw_race_finding *f)
     cw_buf_puts(&json, ",\"block_size\":null");
   json_stack_ref(&json, "block_stack", block);
   cw_buf_puts(&json, "},\"accesses\":[");
-  json_access(&json, &f->current, cur, &r, true);
+  json_access(&json, &f->current, cur, cur_locks, ncur);
   cw_buf_puts(&json, ",");
-  json_access(&json, &f->previous, prev, &r, false);
+  json_access(&json, &f->previous, prev, prev_locks, nprev);
   cw_buf_puts(&json, "]");
   json_locks(&json, &r);
   json_threads(&json, &r);

@@ -79,9 +79,7 @@ struct cw_race_access {
 struct cw_race_finding {
   uintptr_t addr;
   size_t size;
-  struct cw_race_access current, previous;
-  struct cw_finding_lock locks[8]; /* held by the current thread at its access */
-  size_t nlocks;
+  struct cw_race_access current, previous; /* each stack also carries the locks held (race.h) */
 };
 
 void cw_report_init(void);

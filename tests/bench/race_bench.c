@@ -9,7 +9,8 @@
  *                                           ITEMS items through a 16-slot bounded queue
  *                                           (one mutex, two condition variables)
  *
- * Defaults: private 40 passes x 2 threads, counter 1,000,000 x 4, queue 200,000 x 2.
+ * Defaults: private 80 passes x 2 threads, counter 2,000,000 x 4, queue 200,000 x 2
+ * (run_race_bench.sh's full sizes).
  * Every shared access is protected, so a race detector must stay silent here.  The
  * program is meant to be built natively and with -fsanitize=thread (see
  * run_race_bench.sh).  The timed part runs from before the first pthread_create to after
@@ -178,9 +179,9 @@ int main(int argc, char **argv)
     const char *bench = argv[1];
     long def_n, def_t;
     if (strcmp(bench, "private") == 0)
-        def_n = 40, def_t = 2;
+        def_n = 80, def_t = 2;
     else if (strcmp(bench, "counter") == 0)
-        def_n = 1000000, def_t = 4;
+        def_n = 2000000, def_t = 4;
     else if (strcmp(bench, "queue") == 0)
         def_n = 200000, def_t = 2;
     else

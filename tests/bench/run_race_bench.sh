@@ -37,7 +37,7 @@ while (($#)); do
 done
 
 # Size per benchmark (passes, increments per thread, items) and threads.
-declare -A SIZE=([private]=40 [counter]=1000000 [queue]=200000)
+declare -A SIZE=([private]=80 [counter]=2000000 [queue]=200000)
 declare -A THREADS=([private]=2 [counter]=4 [queue]=2)
 BENCHES=(private counter queue)
 if ((QUICK)); then
@@ -111,7 +111,7 @@ for cfg in "${CONFIGS[@]}"; do
   case $cfg in
     empty-*) want=libtsan_stub.so ;; concwatch-*) want=libconcwatch.so ;; *) continue ;;
   esac
-  ldd "${EXE[$cfg]}" | grep -q "$LIB/$want" || { say "run_race_bench: ${EXE[$cfg]} does not load $LIB/$want"; exit 1; }
+  [[ $(ldd "${EXE[$cfg]}") == *"$LIB/$want"* ]] || { say "run_race_bench: ${EXE[$cfg]} does not load $LIB/$want"; exit 1; }
 done
 
 # ---- measure ---------------------------------------------------------------------------
@@ -129,7 +129,7 @@ run_one() {
   if ((rc == 124)); then
     STATUS[$key]="timeout>${TIMEOUT}s"; say "  $key: timed out after ${TIMEOUT}s"; return
   fi
-  if grep -q -e 'WARNING: ThreadSanitizer' -e '^concwatch' "$err" || ((rc == 66)); then
+  if grep -q -e 'WARNING: ThreadSanitizer' -e '^==[0-9]*== concwatch: ' "$err" || ((rc == 66)); then
     FINDING[$key]="finding(exit $rc)"       # a false positive: the programs are correct
   fi
   if { ((rc != 0)) && ((rc != 66)); } || [[ -z $line ]] || [[ ! -s $m ]]; then
@@ -182,8 +182,8 @@ for bench in "${BENCHES[@]}"; do
       fi
       w=${W[$key]:-}
       if [[ -z $w ]]; then
-        row "$cfg" "$bench" "${SIZE[$bench]}" - - - - - - "$target" "${STATUS[$key]:-no result}"
-        [[ $cfg == concwatch-* ]] && VERDICTS+=("$cfg $bench FAIL")
+        verdict=; [[ $cfg == concwatch-* ]] && verdict="FAIL:run; "
+        row "$cfg" "$bench" "${SIZE[$bench]}" - - - - - - "$target" "$verdict${STATUS[$key]:-no result}"
         continue
       fi
       loop=$(median <<<"${LOOP[$key]}" | awk '{printf "%.3f", $1}')

@@ -305,7 +305,8 @@ static void *atomic_worker(void *arg)
 static void mode_atomics(void)
 {
   run_all(atomic_worker);
-  printf("hits=%ld total=%ld\n", __atomic_load_n(&hits, __ATOMIC_RELAXED), atomic_load(&total_hits));
+  printf("hits=%ld total=%ld\n", __atomic_load_n(&hits, __ATOMIC_RELAXED),
+         atomic_load(&total_hits));
 }
 
 /* ---- data that is not shared ---- */
@@ -438,8 +439,8 @@ static void mode_thread_reuse(void)
     usleep(20000); /* let the thread finish exiting so that its stack is cached */
   }
   pthread_attr_destroy(&attr);
-  puts(__atomic_load_n(&stack_addr[0], __ATOMIC_RELAXED) == __atomic_load_n(&stack_addr[1], __ATOMIC_RELAXED)
-           ? "same stack" : "other stack");
+  void *first = __atomic_load_n(&stack_addr[0], __ATOMIC_RELAXED);
+  puts(first == __atomic_load_n(&stack_addr[1], __ATOMIC_RELAXED) ? "same stack" : "other stack");
 }
 
 MODES({"mutex", mode_mutex}, {"rwlock", mode_rwlock}, {"spinlock", mode_spinlock},

@@ -1,7 +1,8 @@
 /* Helpers shared by the data-race fixtures. They are compiled with -fsanitize=thread and run
- * on libconcwatch.so instead of ThreadSanitizer's runtime. Markers (an at-sign and a name in a comment) in
- * the sources are found by tests/integration/test_race.py to learn the lines the report must
- * show. Every fixture finishes in well under a second and prints only its own results. */
+ * on libconcwatch.so instead of ThreadSanitizer's runtime. Marker comments (an at-sign and a
+ * name, only on the line they mark: tests/integration/test_race.py takes the first match)
+ * tell the tests the lines the report must show. Every fixture finishes in well under a
+ * second and prints only its own results. */
 #ifndef RACE_H
 #define RACE_H
 
