@@ -34,3 +34,21 @@ CW_EXPORT void concwatch_lock_released(const void *lock) { cw_unlock(lock, CW_LO
 CW_EXPORT void concwatch_thread_name(const char *name) { cw_thread_named(name); }
 
 CW_EXPORT unsigned concwatch_findings(void) { return cw_report_findings(); }
+
+CW_EXPORT void concwatch_happens_before(const volatile void *obj)
+{
+  cw_race_release(cw_thread_current(), (uintptr_t)obj);
+}
+
+CW_EXPORT void concwatch_happens_after(const volatile void *obj)
+{
+  cw_race_acquire(cw_thread_current(), (uintptr_t)obj);
+}
+
+CW_EXPORT void concwatch_ignore_accesses_begin(void) { cw_race_ignore(1); }
+CW_EXPORT void concwatch_ignore_accesses_end(void) { cw_race_ignore(-1); }
+
+CW_EXPORT void concwatch_benign_race(const volatile void *addr, unsigned long size)
+{
+  cw_race_benign((uintptr_t)addr, size);
+}

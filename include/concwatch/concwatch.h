@@ -22,6 +22,17 @@ void concwatch_lock_acquire_begin(const void *lock, unsigned flags) __attribute_
 void concwatch_lock_acquired(const void *lock, unsigned flags) __attribute__((weak));
 void concwatch_lock_released(const void *lock) __attribute__((weak));
 
+/* Data races (programs built with concwatch-cc): custom synchronization. Everything the
+ * calling thread did before concwatch_happens_before(obj) happens before everything a thread
+ * does after a later concwatch_happens_after(obj) on the same obj. */
+void concwatch_happens_before(const volatile void *obj) __attribute__((weak));
+void concwatch_happens_after(const volatile void *obj) __attribute__((weak));
+/* Accesses by the calling thread between begin and end are not checked. */
+void concwatch_ignore_accesses_begin(void) __attribute__((weak));
+void concwatch_ignore_accesses_end(void) __attribute__((weak));
+/* Races on [addr, addr+size) are intended (statistics counters...): never reported. */
+void concwatch_benign_race(const volatile void *addr, unsigned long size) __attribute__((weak));
+
 /* Name the calling thread in reports. */
 void concwatch_thread_name(const char *name) __attribute__((weak));
 
@@ -35,6 +46,11 @@ unsigned concwatch_findings(void) __attribute__((weak));
 #define CONCWATCH_LOCK_ACQUIRED(l, f) CONCWATCH_CALL(concwatch_lock_acquired, (l), (f))
 #define CONCWATCH_LOCK_RELEASED(l) CONCWATCH_CALL(concwatch_lock_released, (l))
 #define CONCWATCH_THREAD_NAME(n) CONCWATCH_CALL(concwatch_thread_name, (n))
+#define CONCWATCH_HAPPENS_BEFORE(o) CONCWATCH_CALL(concwatch_happens_before, (o))
+#define CONCWATCH_HAPPENS_AFTER(o) CONCWATCH_CALL(concwatch_happens_after, (o))
+#define CONCWATCH_IGNORE_BEGIN() ((concwatch_ignore_accesses_begin) ? concwatch_ignore_accesses_begin() : (void)0)
+#define CONCWATCH_IGNORE_END() ((concwatch_ignore_accesses_end) ? concwatch_ignore_accesses_end() : (void)0)
+#define CONCWATCH_BENIGN_RACE(a, n) CONCWATCH_CALL(concwatch_benign_race, (a), (n))
 
 #ifdef __cplusplus
 }

@@ -51,10 +51,14 @@ die() {
 }
 
 # A wrapper must never end up running itself (CONCWATCH_CC=concwatch-cc, or
-# a "cc" on PATH that is a link to this script).
+# a "cc" on PATH that is a link to this script): everything started from
+# here on, the compiler and the "--version" probe below included, sees
+# CONCWATCH_CC_ACTIVE, and a wrapper that sees it stops at once.
 if [ -n "${CONCWATCH_CC_ACTIVE-}" ]; then
     die "compiler '$cc' is a concwatch wrapper again: set $cc_var to the real compiler"
 fi
+CONCWATCH_CC_ACTIVE=1
+export CONCWATCH_CC_ACTIVE
 
 # --- the library -------------------------------------------------------------
 self=$(readlink -f -- "$0" 2>/dev/null) || self=$0
@@ -144,9 +148,6 @@ classify() {
 for arg in "$@"; do
     classify "$arg"
 done
-
-CONCWATCH_CC_ACTIVE=1
-export CONCWATCH_CC_ACTIVE
 
 if [ "$compile_only" = 1 ] || [ "$partial" = 1 ] || [ "$has_input" = 0 ]; then
     exec "$ccpath" -fsanitize=thread "$@"
