@@ -19,10 +19,12 @@ out=$scratch/stdout err=$scratch/stderr
 
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
+# Bounded in time: a wrapper that runs itself must not go on forever.
 run() {
-    env -u LD_PRELOAD -u CONCWATCH_LIB -u CONCWATCH_CC -u CONCWATCH_CXX \
+    timeout 60 env -u LD_PRELOAD -u CONCWATCH_LIB -u CONCWATCH_CC -u CONCWATCH_CXX \
         -u CONCWATCH_CC_ACTIVE "$@" >"$out" 2>"$err"
     status=$?
+    [ "$status" -ne 124 ] || echo "(timed out after 60 s)" >>"$err"
 }
 
 # expect_error PREFIX TEXT WHAT

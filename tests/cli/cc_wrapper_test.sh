@@ -50,9 +50,9 @@ out=$scratch/stdout err=$scratch/stderr
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 
 # The environment every command runs in: nothing inherited that could change
-# how programs are linked or loaded.
+# how programs are linked or loaded; and a time limit.
 clean_env() {
-    env -u LD_PRELOAD -u LD_LIBRARY_PATH -u CONCWATCH_LIB -u CONCWATCH_CC \
+    timeout 120 env -u LD_PRELOAD -u LD_LIBRARY_PATH -u CONCWATCH_LIB -u CONCWATCH_CC \
         -u CONCWATCH_CXX -u CONCWATCH_OPTIONS -u CONCWATCH_CC_ACTIVE "$@"
 }
 

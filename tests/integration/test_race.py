@@ -97,7 +97,6 @@ class RaceFixture:
         lock_ids = {l["id"] for l in f["locks"]}
         thread_ids = {t["id"] for t in f["threads"]}
         self.assertEqual(len(f["accesses"]), 2, "accesses: [current, earlier]")
-        current, earlier = f["accesses"]
         for a in f["accesses"]:
             self.assertEqual(set(a), ACCESS_FIELDS)
             self.assertRegex(a["thread"], r"^T\d+$")
@@ -105,11 +104,8 @@ class RaceFixture:
             self.assertIn(a["type"], {"read", "write"})
             self.assertIsInstance(a["atomic"], bool)
             self.assertIsInstance(a["size"], int)
-        # The locks held are known for the current access only (docs/report-format.md).
-        self.assertIsInstance(current["locks_held"], list)
-        self.assertTrue(set(current["locks_held"]) <= lock_ids, "locks_held names a lock not in locks[]")
-        self.assertIsNone(earlier["locks_held"])
-        for a in f["accesses"]:
+            self.assertIsInstance(a["locks_held"], list, f"locks_held of the access by {a['thread']}")
+            self.assertTrue(set(a["locks_held"]) <= lock_ids, "locks_held names a lock not in locks[]")
             s = f["stacks"][a["stack"]]
             self.assertEqual(s["role"], "access")
             self.assertEqual(s["thread"], a["thread"])
@@ -165,7 +161,7 @@ class CounterRace(RaceFixture):
             self.assertAccessAt(f, a, "increment", self.SRC, "@counter-increment")
             self.assertFalse(a["atomic"])
             self.assertEqual(a["size"], 4)
-        self.assertEqual(f["accesses"][0]["locks_held"], [])
+            self.assertEqual(a["locks_held"], [])
         self.assertIn("write", {a["type"] for a in f["accesses"]})
 
     def test_threads_created_by_main(self):
@@ -313,10 +309,11 @@ class WrongLockRace(RaceFixture):
                  marker_line(self.SRC, "@wrong-lock-two"): "lock_two"}
         seen = {top(f, a)["line"] for a in f["accesses"]}
         self.assertEqual(seen, set(lines), "one access on each side")
-        # The current access's locks are known (the earlier one's are not recorded).
-        current = f["accesses"][0]
+        # Each side holds its own lock (recorded for the earlier access too).
         names = {l["id"]: l["name"] for l in f["locks"]}
-        self.assertEqual([names.get(l) for l in current["locks_held"]], [lines[top(f, current)["line"]]])
+        for a in f["accesses"]:
+            self.assertEqual([names.get(l) for l in a["locks_held"]], [lines[top(f, a)["line"]]],
+                             f"locks held by {a['thread']}")
         self.assertEqual({l["type"] for l in f["locks"]}, {"mutex"})
 
 

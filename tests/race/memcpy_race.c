@@ -1,4 +1,5 @@
-/* Two threads memcpy into the same global buffer with nothing ordering the copies.
+/* Two threads memcpy into the same global buffer (100 times each) with nothing ordering the
+ * copies.
  *   -> a data race on `buffer`, both sides writes made by the memcpy (memcpy-call marker).
  * The length is read from a global at run time, so the compilers keep the library call
  * (a constant-size copy could be expanded inline after instrumentation). */
@@ -13,7 +14,8 @@ static void *copier(void *arg)
   char src[sizeof buffer];
   memset(src, (int)(long)arg, sizeof src);
   pthread_barrier_wait(&both);
-  memcpy(buffer, src, copy_len); /* @memcpy-call */
+  for (int i = 0; i < 100; i++)
+    memcpy(buffer, src, copy_len); /* @memcpy-call */
   return NULL;
 }
 

@@ -1,26 +1,31 @@
 /* A race on a stack variable: its owner passes &local to a thread it creates, then both
- * write it after a barrier (which orders nothing after it).
+ * write it after a barrier (which orders nothing after it), many times each (volatile: every
+ * write is a store).
  *   thread  the owner is a created thread, owner()  -> one race, location stack of owner
  *   main    the owner is the main thread (T1)       -> one race, location stack of T1 */
 #include "race.h"
+
+#define ROUNDS 1000
 
 static pthread_barrier_t both;
 
 static void *intruder(void *arg)
 {
-  long *shared = arg;
+  volatile long *shared = arg;
   pthread_barrier_wait(&both);
-  *shared = 2; /* @stack-intruder-write */
+  for (int i = 0; i < ROUNDS; i++)
+    *shared = i; /* @stack-intruder-write */
   return NULL;
 }
 
 static void *owner(void *arg)
 {
   (void)arg;
-  long local = 0;
-  pthread_t t = spawn(intruder, &local);
+  volatile long local = 0;
+  pthread_t t = spawn(intruder, (void *)&local);
   pthread_barrier_wait(&both);
-  local = 1; /* @stack-owner-write */
+  for (int i = 0; i < ROUNDS; i++)
+    local = i; /* @stack-owner-write */
   join(t);
   printf("local at %p = %ld\n", (void *)&local, local);
   return NULL;
@@ -33,10 +38,11 @@ static void owner_thread(void)
 
 static void owner_main(void)
 {
-  long local = 0;
-  pthread_t t = spawn(intruder, &local);
+  volatile long local = 0;
+  pthread_t t = spawn(intruder, (void *)&local);
   pthread_barrier_wait(&both);
-  local = 1; /* @stack-main-write */
+  for (int i = 0; i < ROUNDS; i++)
+    local = i; /* @stack-main-write */
   join(t);
   printf("local at %p = %ld\n", (void *)&local, local);
 }

@@ -1,6 +1,9 @@
 /* Each thread updates `total` under a lock, but not the same lock: nothing orders them.
- *   -> one data race on `total`; each access holds its own lock (lock_one / lock_two). */
+ *   -> one data race on `total`; each access holds its own lock (lock_one / lock_two).
+ * Many updates each, so that the race does not hinge on one pair of simultaneous accesses. */
 #include "race.h"
+
+#define ROUNDS 10000
 
 long total;
 pthread_mutex_t lock_one = PTHREAD_MUTEX_INITIALIZER;
@@ -11,9 +14,11 @@ static void *add_one(void *arg)
 {
   (void)arg;
   pthread_barrier_wait(&both);
-  pthread_mutex_lock(&lock_one);
-  total += 1; /* @wrong-lock-one */
-  pthread_mutex_unlock(&lock_one);
+  for (int i = 0; i < ROUNDS; i++) {
+    pthread_mutex_lock(&lock_one);
+    total += 1; /* @wrong-lock-one */
+    pthread_mutex_unlock(&lock_one);
+  }
   return NULL;
 }
 
@@ -21,9 +26,11 @@ static void *add_two(void *arg)
 {
   (void)arg;
   pthread_barrier_wait(&both);
-  pthread_mutex_lock(&lock_two);
-  total += 2; /* @wrong-lock-two */
-  pthread_mutex_unlock(&lock_two);
+  for (int i = 0; i < ROUNDS; i++) {
+    pthread_mutex_lock(&lock_two);
+    total += 2; /* @wrong-lock-two */
+    pthread_mutex_unlock(&lock_two);
+  }
   return NULL;
 }
 
