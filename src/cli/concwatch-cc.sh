@@ -15,20 +15,26 @@
 # What is added, by what the command does:
 #   compile only (-c, -S, -E, -M, -MM, -fsyntax-only, ...), partial link
 #   (-r), or no input at all (--version, -v, -print-*, ...):
-#       -fsanitize=thread
-#   clang, executable:
-#       -fsanitize=thread -fno-sanitize-link-runtime -Xlinker -rpath -Xlinker LIBDIR
-#       ARGS... -Xlinker --push-state -Xlinker --no-as-needed -Xlinker LIB -Xlinker --pop-state
-#   clang, -shared:
-#       -fsanitize=thread -fno-sanitize-link-runtime -Xlinker -rpath -Xlinker LIBDIR ARGS...
-#   gcc, executable or -shared:
-#       -fsanitize=thread -LTMPDIR -Xlinker -rpath -Xlinker LIBDIR ARGS...
-#     gcc links its runtime with "-ltsan" (and has no flag to stop that), so
-#     TMPDIR, a fresh private directory searched first, holds a libtsan.so
-#     that is a linker script: INPUT("LIB") for an executable (so "-ltsan"
-#     links libconcwatch.so and DT_NEEDED names its SONAME), and an empty
-#     script for -shared (shared objects get no runtime dependency; their
-#     __tsan_* references are resolved at run time).
+#       CC -fsanitize=thread ARGS...
+#   executable:
+#       CC -fsanitize=thread DROP -Xlinker -rpath -Xlinker LIBDIR ARGS...
+#          -Xlinker --push-state -Xlinker --no-as-needed -Xlinker LIB -Xlinker --pop-state
+#   shared object (-shared):
+#       CC -fsanitize=thread DROP -Xlinker -rpath -Xlinker LIBDIR ARGS...
+#     Shared objects get no dependency on the library: their __tsan_*
+#     references are resolved when they are loaded, against the
+#     libconcwatch.so of the executable or a preloaded one.
+# DROP keeps the instrumentation but not the compiler's ThreadSanitizer
+# runtime:
+#   clang: -fno-sanitize-link-runtime
+#   gcc:   -LTMPDIR.  gcc links its runtime with "-ltsan" and has no flag to
+#          stop that, so TMPDIR, a fresh private directory searched first,
+#          holds a libtsan.so that is an empty linker script.  (gcc still
+#          links libtsan_preinit.o, which calls __tsan_init from the
+#          executable's .preinit_array.)
+# The library goes after all the arguments, so that its DT_NEEDED entry comes
+# after those of the program's own libraries: the dynamic loader then runs
+# its constructors before theirs.
 #
 # The library is $CONCWATCH_LIB if set, else libconcwatch.so in the directory
 # of this script (symlinks resolved).
@@ -153,32 +159,25 @@ if [ "$compile_only" = 1 ] || [ "$partial" = 1 ] || [ "$has_input" = 0 ]; then
     exec "$ccpath" -fsanitize=thread "$@"
 fi
 
-if [ "$family" = clang ]; then
-    # clang: keep the instrumentation, drop its runtime, add ours explicitly.
-    if [ "$shared" = 1 ]; then
-        exec "$ccpath" -fsanitize=thread -fno-sanitize-link-runtime \
-            -Xlinker -rpath -Xlinker "$libdir" "$@"
-    fi
-    exec "$ccpath" -fsanitize=thread -fno-sanitize-link-runtime \
-        -Xlinker -rpath -Xlinker "$libdir" "$@" \
-        -Xlinker --push-state -Xlinker --no-as-needed -Xlinker "$lib" \
+# Executables need the library; everything linked gets the run path.
+if [ "$shared" = 0 ]; then
+    set -- "$@" -Xlinker --push-state -Xlinker --no-as-needed -Xlinker "$lib" \
         -Xlinker --pop-state
 fi
+set -- -Xlinker -rpath -Xlinker "$libdir" "$@"
 
-# gcc: "-ltsan" must find our libtsan.so first.
-case $lib in
-*\"*) die "the library path cannot hold a '\"' ($lib)" ;;
-esac
+if [ "$family" = clang ]; then
+    exec "$ccpath" -fsanitize=thread -fno-sanitize-link-runtime "$@"
+fi
+
+# gcc: "-ltsan" must find an empty libtsan.so first.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/concwatch-cc.XXXXXX" 2>/dev/null) ||
     die "cannot create a temporary directory in ${TMPDIR:-/tmp}"
 trap 'rm -rf "$tmp"' EXIT
 trap 'exit 129' HUP
 trap 'exit 130' INT
 trap 'exit 143' TERM
-if [ "$shared" = 1 ]; then
-    printf '/* concwatch-cc: shared objects get no runtime dependency */\n'
-else
-    printf '/* concwatch-cc: link libconcwatch.so for -ltsan */\nINPUT("%s")\n' "$lib"
-fi >"$tmp/libtsan.so" || die "cannot write $tmp/libtsan.so"
-"$ccpath" -fsanitize=thread -L"$tmp" -Xlinker -rpath -Xlinker "$libdir" "$@"
+printf '/* concwatch-cc: stands in for the ThreadSanitizer runtime: links nothing */\n' \
+    >"$tmp/libtsan.so" || die "cannot write $tmp/libtsan.so"
+"$ccpath" -fsanitize=thread -L"$tmp" "$@"
 exit $?

@@ -433,22 +433,27 @@ static void access_word(struct cw_thread *t, uintptr_t addr, size_t size, bool w
   unsigned off = addr & 7;
   uint32_t now = t->vc[t->id];
   uint8_t info = (uint8_t)(CW_CELL_VALID | (atomic ? CW_CELL_ATOMIC : 0) | off << 2);
-  struct cw_cell *mine = write ? &w->write : &w->read;
+  struct cw_cell cur = {now, (uint16_t)t->id, info, (uint8_t)size, 0};
+  _Atomic uint64_t *mine = write ? &w->write : &w->read;
   /* Already recorded in this epoch, at the same place: nothing new to learn. */
-  if (mine->tid == t->id && mine->clock == now && mine->info == info && mine->size == size)
+  if (__atomic_load_n((uint64_t *)mine, __ATOMIC_RELAXED) == cw_cell_pack(&cur))
     return;
-  struct cw_cell prev_write = w->write, prev_read = w->read;
+  struct cw_cell prev_write = cw_cell_load(&w->write, &w->write_stack);
+  struct cw_cell prev_read = cw_cell_load(&w->read, &w->read_stack);
   if (races_with(t, &prev_write, off, size, atomic))
     report_race(t, addr, size, write, atomic, pc, &prev_write, true);
   else if (write && races_with(t, &prev_read, off, size, atomic))
     report_race(t, addr, size, write, atomic, pc, &prev_read, false);
-  struct cw_cell cur = {now, (uint16_t)t->id, info, (uint8_t)size, access_stack(t, pc)};
+  cw_stack_id stack = access_stack(t, pc);
   if (write) {
-    w->write = cur;
-    if (ordered(t, &prev_read) || prev_read.tid == t->id)
-      w->read.info = 0; /* the write supersedes the reads it follows */
+    __atomic_store_n((cw_stack_id *)&w->write_stack, stack, __ATOMIC_RELAXED);
+    __atomic_store_n((uint64_t *)&w->write, cw_cell_pack(&cur), __ATOMIC_RELAXED);
+    if (ordered(t, &prev_read) || prev_read.tid == t->id) /* the write supersedes the reads it follows */
+      __atomic_compare_exchange_n((uint64_t *)&w->read, &(uint64_t){cw_cell_pack(&prev_read)}, 0, 0,
+                                  __ATOMIC_RELAXED, __ATOMIC_RELAXED);
   } else {
-    w->read = cur;
+    __atomic_store_n((cw_stack_id *)&w->read_stack, stack, __ATOMIC_RELAXED);
+    __atomic_store_n((uint64_t *)&w->read, cw_cell_pack(&cur), __ATOMIC_RELAXED);
   }
 }
 

@@ -56,7 +56,7 @@ if ((BUILD)) && [[ -f $BUILD_DIR/CMakeCache.txt ]]; then
   fi
 fi
 # The library may be briefly missing while the project is being rebuilt: wait a little.
-for ((i = 0; i < 30; i++)); do [[ -f $CONCWATCH_SO ]] && break; sleep 2; done
+for ((i = 0; i < 15; i++)); do [[ -f $CONCWATCH_SO ]] && break; sleep 1; done
 HAVE_CW=0
 mkdir -p "$WORK/lib"
 if [[ -f $CONCWATCH_SO ]]; then

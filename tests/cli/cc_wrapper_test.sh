@@ -253,6 +253,12 @@ if [ -f libcwshared.so ] &&
     expect_program prog_shlib "executable with shared library"
     needed_of prog_shlib | grep -qx libcwshared.so ||
         fail "executable with shared library: NEEDED lacks libcwshared.so"
+    # The library is needed after the program's own libraries, so that the
+    # loader runs its constructors first.
+    needed_of prog_shlib | grep -xF -e libcwshared.so -e "$want_soname" | tr '\n' ' ' |
+        grep -qx "libcwshared.so $want_soname " ||
+        fail "executable with shared library: $want_soname is not needed after libcwshared.so:" \
+            "$(needed_of prog_shlib | tr '\n' ' ')"
     run_program "executable with shared library" ./prog_shlib &&
         [ "$kind" = stub ] && expect_stub_called "executable with shared library"
 fi
