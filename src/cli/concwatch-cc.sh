@@ -90,10 +90,9 @@ esac
 
 # --- the compiler ------------------------------------------------------------
 ccpath=$(command -v "$cc" 2>/dev/null) || ccpath=
-case $ccpath in
-/*) ;;
-*) die "compiler '$cc' not found (set $cc_var)" ;;
-esac
+if [ -z "$ccpath" ] || [ ! -x "$ccpath" ]; then
+    die "compiler '$cc' not found (set $cc_var)"
+fi
 case ${cc##*/} in
 *clang*) family=clang ;;
 *gcc*|*g++*) family=gcc ;;
@@ -105,7 +104,7 @@ case ${cc##*/} in
 esac
 
 # --- what does this command do? -------------------------------------------------
-compile_only=0 partial=0 shared=0 has_input=0 skip_value=0
+compile_only=0 partial=0 shared=0 has_input=0 skip_value=0 in_response_file=0
 
 # Looks at one argument; $skip_value says that it is the value of the option
 # before it (an option that takes its value as a separate argument).
@@ -138,13 +137,14 @@ classify() {
         # A response file: look at its words (quotes stripped), and count it
         # as input, so that a link is never taken for something else.
         has_input=1
-        if [ -r "${1#@}" ]; then
+        if [ "$in_response_file" = 0 ] && [ -r "${1#@}" ]; then
+            in_response_file=1
             set -f
             for word in $(tr -d "\"'" <"${1#@}"); do
                 classify "$word"
             done
             set +f
-            skip_value=0
+            in_response_file=0 skip_value=0
         fi ;;
     -*) ;;
     *) has_input=1 ;;

@@ -181,7 +181,7 @@ static struct {
   struct block *table;
 } blocks[STRIPES];
 
-static cw_stack_id access_stack(struct cw_thread *t, uintptr_t pc);
+static inline cw_stack_id access_stack(struct cw_thread *t, uintptr_t pc);
 
 void cw_race_allocated(uintptr_t addr, size_t size, uintptr_t pc)
 {
@@ -310,11 +310,28 @@ void cw_race_func_exit(void)
 
 /* The stack of the access at pc, and the locks the thread holds, interned together once per
  * distinct (call stack, pc, held locks): [pc, callers..., CW_RACE_LOCKS_MARK, lock|kind...]. */
-static cw_stack_id access_stack(struct cw_thread *t, uintptr_t pc)
+static cw_stack_id access_stack_slow(struct cw_thread *t, uintptr_t pc, uint64_t key);
+
+static inline __attribute__((always_inline)) cw_stack_id access_stack(struct cw_thread *t, uintptr_t pc)
 {
   uint32_t d = t->shadow_depth;
   uint64_t held = t->nheld ? t->held[t->nheld - 1].chain : 0;
   uint64_t key = ((d ? t->shadow_hash[d - 1] : 0) ^ (pc * 0xc2b2ae3d27d4eb4full) ^ (held * 0x9e3779b97f4a7c15ull)) | 1;
+  /* A loop body repeats the same few accesses: the last two are kept at hand. */
+  if (CW_LIKELY(key == t->last_stack_key[0]))
+    return t->last_stack[0];
+  if (key == t->last_stack_key[1])
+    return t->last_stack[1];
+  t->last_stack_key[1] = t->last_stack_key[0];
+  t->last_stack[1] = t->last_stack[0];
+  t->last_stack_key[0] = key;
+  t->last_stack[0] = access_stack_slow(t, pc, key);
+  return t->last_stack[0];
+}
+
+static cw_stack_id access_stack_slow(struct cw_thread *t, uintptr_t pc, uint64_t key)
+{
+  uint32_t d = t->shadow_depth;
   if (!t->stack_cache)
     t->stack_cache = cw_alloc(STACK_CACHE * sizeof *t->stack_cache);
   struct cw_stack_cache_entry *e = &t->stack_cache[(key >> 3) & (STACK_CACHE - 1)];
@@ -404,19 +421,19 @@ static void report_race(struct cw_thread *t, uintptr_t addr, size_t size, bool w
   errno = saved_errno;
 }
 
-static bool overlaps(const struct cw_cell *c, unsigned off, size_t size)
+static inline bool overlaps(const struct cw_cell *c, unsigned off, size_t size)
 {
   unsigned coff = c->info >> 2;
   return off < coff + c->size && coff < off + size;
 }
 
 /* Did the access in cell c happen before the current thread's present? */
-static bool ordered(const struct cw_thread *t, const struct cw_cell *c)
+static inline bool ordered(const struct cw_thread *t, const struct cw_cell *c)
 {
   return c->clock <= vc_get(t->vc, t->vc_len, c->tid);
 }
 
-static bool races_with(const struct cw_thread *t, const struct cw_cell *c, unsigned off, size_t size,
+static inline __attribute__((always_inline)) bool races_with(const struct cw_thread *t, const struct cw_cell *c, unsigned off, size_t size,
                        bool atomic)
 {
   return (c->info & CW_CELL_VALID) && c->tid != t->id && overlaps(c, off, size) && !ordered(t, c) &&
@@ -424,10 +441,10 @@ static bool races_with(const struct cw_thread *t, const struct cw_cell *c, unsig
 }
 
 /* One access within one 8-byte word. */
-static void access_word(struct cw_thread *t, uintptr_t addr, size_t size, bool write, bool atomic,
+static inline __attribute__((always_inline)) void access_word(struct cw_thread *t, uintptr_t addr, size_t size, bool write, bool atomic,
                         uintptr_t pc)
 {
-  struct cw_shadow_word *w = cw_shadow_word(addr);
+  struct cw_shadow_word *w = cw_shadow_word_cached(t, addr);
   if (!w)
     return;
   unsigned off = addr & 7;
@@ -462,7 +479,8 @@ void cw_race_access(uintptr_t addr, size_t size, bool write, bool atomic, uintpt
   struct cw_thread *t = cw_tls.active;
   if (!t || t->race_ignore || !size)
     return;
-  thread_clock_init(t);
+  if (CW_UNLIKELY(t->vc_len <= t->id || !t->vc[t->id]))
+    thread_clock_init(t);
   while (size) {
     size_t in_word = 8 - (addr & 7);
     size_t n = size < in_word ? size : in_word;

@@ -6,7 +6,7 @@
 
 #include "../runtime/platform.h"
 
-#define REGION_SHIFT 22                                   /* 4 MiB of program memory */
+#define REGION_SHIFT CW_SHADOW_REGION_SHIFT
 #define WORDS_PER_REGION ((size_t)1 << (REGION_SHIFT - 3))
 #define REGION_SHADOW (WORDS_PER_REGION * sizeof(struct cw_shadow_word))
 #define TABLE_SIZE (1u << 16)                             /* regions: 256 GiB of address space */

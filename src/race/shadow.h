@@ -44,6 +44,23 @@ static inline struct cw_cell cw_cell_load(const _Atomic uint64_t *bits, const _A
 
 /* The shadow word of the 8 bytes containing addr (created on demand; NULL if out of memory). */
 struct cw_shadow_word *cw_shadow_word(uintptr_t addr);
+
+#define CW_SHADOW_REGION_SHIFT 22 /* 4 MiB of program memory per shadow region */
+
+/* The same through the thread's one-entry cache of the last region it touched. */
+static inline struct cw_shadow_word *cw_shadow_word_cached(struct cw_thread *t, uintptr_t addr)
+{
+  uintptr_t region = addr >> CW_SHADOW_REGION_SHIFT;
+  if (CW_LIKELY(t->shadow_region == region + 1))
+    return (struct cw_shadow_word *)t->shadow_base +
+           ((addr >> 3) & (((uintptr_t)1 << (CW_SHADOW_REGION_SHIFT - 3)) - 1));
+  struct cw_shadow_word *w = cw_shadow_word(addr);
+  if (w) {
+    t->shadow_region = region + 1;
+    t->shadow_base = w - ((addr >> 3) & (((uintptr_t)1 << (CW_SHADOW_REGION_SHIFT - 3)) - 1));
+  }
+  return w;
+}
 /* The shadow word if it exists, without creating it. */
 struct cw_shadow_word *cw_shadow_find(uintptr_t addr);
 /* Forget [addr, addr+size). */

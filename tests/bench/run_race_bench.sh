@@ -30,7 +30,7 @@ while (($#)); do
     --quick) QUICK=1 REPS=3 ;;
     --reps) REPS=${2:?--reps needs a number}; shift ;;
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n '2,19p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "run_race_bench: unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift

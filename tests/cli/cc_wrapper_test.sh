@@ -87,7 +87,7 @@ $(cat "$err")"
 lib_dir() { (cd "$(dirname "$1")" && pwd -P); }
 soname_of() {
     name=$(readelf -d "$1" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/p')
-    [ -n "$name" ] && echo "$name" || basename "$1"
+    if [ -n "$name" ]; then echo "$name"; else basename "$1"; fi
 }
 
 needed_of() { readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\].*/\1/p'; }
@@ -281,7 +281,7 @@ else
     cp "$bindir/$wrapper_name" bin/ && cp "$lib" bin/libconcwatch.so
     ln -sf "../bin/$wrapper_name" "links/my-$wrapper_name"
     saved_wrapper=$wrapper saved_dir=$want_dir
-    wrapper=$scratch/links/my-$wrapper_name use_lib= want_dir=$scratch/bin
+    wrapper=$scratch/links/my-$wrapper_name use_lib='' want_dir=$scratch/bin
     if build "library next to the wrapper" $flags "$main_src" -o prog_nextto; then
         expect_program prog_nextto "library next to the wrapper"
         run_program "library next to the wrapper" ./prog_nextto &&
