@@ -204,3 +204,24 @@ CW_EXPORT void AnnotateThreadName(const char *f, int l, const char *name)
   (void)l;
   cw_thread_named(name);
 }
+
+/* Newer clangs call these instead of memcpy & co. in instrumented code. */
+CW_EXPORT void *__tsan_memcpy(void *dst, const void *src, size_t n)
+{
+  cw_race_range((uintptr_t)src, n, 0, PC);
+  cw_race_range((uintptr_t)dst, n, 1, PC);
+  return __builtin_memmove(dst, src, n);
+}
+
+CW_EXPORT void *__tsan_memmove(void *dst, const void *src, size_t n)
+{
+  cw_race_range((uintptr_t)src, n, 0, PC);
+  cw_race_range((uintptr_t)dst, n, 1, PC);
+  return __builtin_memmove(dst, src, n);
+}
+
+CW_EXPORT void *__tsan_memset(void *dst, int c, size_t n)
+{
+  cw_race_range((uintptr_t)dst, n, 1, PC);
+  return __builtin_memset(dst, c, n);
+}
