@@ -151,15 +151,8 @@ static inline __attribute__((always_inline)) struct cw_thread *cw_lock_pre(const
   if (CW_UNLIKELY((n != 0 && !cw_chain_cached(t, cw_chain_key(chain))) || n == t->held_cap ||
                   cw_mutex_owner(lock) == t->tid))
     return cw_lock_pre_general(t, lock, kind, mode, how, pc, sp);
-  struct cw_held *h = &t->held[n];
-  h->lock = lock;
-  h->pc = pc;
-  h->sp = sp;
-  h->kind = (uint8_t)kind;
-  h->mode = (uint8_t)mode;
-  h->flags = CW_HELD_PENDING | (how == CW_ACQ_TIMED ? CW_HELD_TIMED : 0);
-  h->chain = chain;
-  t->nheld = n + 1;
+  cw_held_push_chained(t, lock, kind, mode, CW_HELD_PENDING | (how == CW_ACQ_TIMED ? CW_HELD_TIMED : 0), pc,
+                       sp, chain);
   cw_wait_mark(t);
   return t;
 }

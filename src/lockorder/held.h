@@ -67,17 +67,8 @@ static inline __attribute__((always_inline)) void cw_held_push(struct cw_thread 
                                 unsigned flags, uintptr_t pc, uintptr_t sp)
 {
   uint32_t n = t->nheld;
-  if (CW_UNLIKELY(n == t->held_cap))
-    cw_held_grow(t);
-  struct cw_held *h = &t->held[n];
-  h->lock = lock;
-  h->pc = pc;
-  h->sp = sp;
-  h->kind = (uint8_t)kind;
-  h->mode = (uint8_t)mode;
-  h->flags = (uint8_t)flags;
-  h->chain = cw_chain_step(n ? t->held[n - 1].chain : 0, lock, kind, mode, flags & CW_HELD_TRY);
-  t->nheld = n + 1;
+  uint64_t chain = cw_chain_step(n ? t->held[n - 1].chain : 0, lock, kind, mode, flags & CW_HELD_TRY);
+  cw_held_push_chained(t, lock, kind, mode, flags, pc, sp, chain);
 }
 
 /* Drop the most recent entry for lock; false if the thread does not hold it. */

@@ -7,16 +7,13 @@
 #include "../stack/stack.h"
 #include "graph.h"
 #include "held.h"
+#include "../runtime/seen.h"
 
 /* The graph, the reported-cycle set and all slow-path work are serialized by graph_lock.
  * The fast path (a chain already validated) touches only the thread's own memory. */
 static cw_lock_t graph_lock = CW_LOCK_INIT;
 
-struct reported {
-  uint64_t key;
-  UT_hash_handle hh;
-};
-static struct reported *reported_cycles;
+static struct cw_seen reported_cycles = CW_SEEN_INIT;
 
 #define UNWIND_MAX 256
 
@@ -137,14 +134,8 @@ static void free_finding(struct cw_lock_order_finding *f)
 
 static void keep_if_new(struct request *r, const struct cw_cycle *c)
 {
-  uint64_t key = cw_cycle_key(c);
-  struct reported *seen;
-  HASH_FIND(hh, reported_cycles, &key, sizeof key, seen);
-  if (seen || r->nfound == CW_ARRAY_LEN(r->found))
+  if (r->nfound == CW_ARRAY_LEN(r->found) || cw_seen_before(&reported_cycles, cw_cycle_key(c)))
     return;
-  seen = cw_alloc(sizeof *seen);
-  seen->key = key;
-  HASH_ADD(hh, reported_cycles, key, sizeof seen->key, seen);
   r->found[r->nfound++] = snapshot(c);
 }
 

@@ -5,7 +5,7 @@
 #include <semaphore.h>
 #include <string.h>
 
-#include "../runtime/hash.h"
+#include "../runtime/seen.h"
 #include "../runtime/options.h"
 #include "../stack/stack.h"
 
@@ -78,27 +78,11 @@ cw_stack_id cw_held_entry_stack(const struct cw_held *entry, bool own)
 }
 
 /* One report per (misuse, call site). */
-struct reported {
-  uint64_t key;
-  UT_hash_handle hh;
-};
-static struct reported *reported;
-static cw_lock_t reported_lock = CW_LOCK_INIT;
+static struct cw_seen reported = CW_SEEN_INIT;
 
 static bool seen_before(const char *misuse, uintptr_t pc)
 {
-  uint64_t key = (uint64_t)pc * 31 + (uintptr_t)misuse;
-  cw_lock_acquire(&reported_lock);
-  struct reported *r;
-  HASH_FIND(hh, reported, &key, sizeof key, r);
-  bool seen = r != NULL;
-  if (!seen) {
-    r = cw_alloc(sizeof *r);
-    r->key = key;
-    HASH_ADD(hh, reported, key, sizeof r->key, r);
-  }
-  cw_lock_release(&reported_lock);
-  return seen;
+  return cw_seen_before(&reported, (uint64_t)pc * 31 + (uintptr_t)misuse);
 }
 
 bool cw_held_entry_still_held(const struct cw_thread *t, const struct cw_held *h)

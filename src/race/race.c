@@ -13,6 +13,7 @@
 #include "../report/report.h"
 #include "../runtime/alloc.h"
 #include "../runtime/hash.h"
+#include "../runtime/seen.h"
 #include "../runtime/options.h"
 #include "../stack/stack.h"
 #include "../stack/symbolize.h"
@@ -360,27 +361,7 @@ static cw_stack_id access_stack_slow(struct cw_thread *t, uintptr_t pc, uint64_t
 
 /* ---- races ---- */
 
-struct reported {
-  uint64_t key;
-  UT_hash_handle hh;
-};
-static struct reported *reported;
-static cw_lock_t reported_lock = CW_LOCK_INIT;
-
-static bool already(uint64_t key)
-{
-  cw_lock_acquire(&reported_lock);
-  struct reported *r;
-  HASH_FIND(hh, reported, &key, sizeof key, r);
-  bool seen = r != NULL;
-  if (!seen) {
-    r = cw_alloc(sizeof *r);
-    r->key = key;
-    HASH_ADD(hh, reported, key, sizeof r->key, r);
-  }
-  cw_lock_release(&reported_lock);
-  return seen;
-}
+static struct cw_seen reported = CW_SEEN_INIT; /* pairs of access pcs */
 
 /* Ranges the program declared as racing on purpose (AnnotateBenignRaceSized). */
 struct range {
@@ -408,7 +389,7 @@ static void report_race(struct cw_thread *t, uintptr_t addr, size_t size, bool w
   uintptr_t prev_pc = cw_stack_get(prev->stack, &pcs) ? pcs[0] : 0;
   /* The pair of code locations, in either order: each distinct race is reported once. */
   uint64_t key = pc < prev_pc ? pc * 0x9e3779b97f4a7c15ull + prev_pc : prev_pc * 0x9e3779b97f4a7c15ull + pc;
-  if (is_benign(addr, size) || already(key))
+  if (is_benign(addr, size) || cw_seen_before(&reported, key))
     return;
   int saved_errno = errno;
   struct cw_race_finding f = {

@@ -19,7 +19,7 @@
 #include "../stack/symbolize.h"
 #include "output.h"
 #include "strbuf.h"
-#include "../runtime/hash.h"
+#include "../runtime/seen.h"
 #include "../race/race.h"
 
 static cw_lock_t report_lock = CW_LOCK_INIT;
@@ -937,11 +937,7 @@ static void locate(uintptr_t addr, struct location *loc)
 
 /* Each distinct race is reported once: distinct by the pair of source lines (a `counter++`
  * is a read and a write at one line: one race, not two). */
-struct seen_race {
-  uint64_t key;
-  UT_hash_handle hh;
-};
-static struct seen_race *seen_races;
+static struct cw_seen seen_races = CW_SEEN_INIT;
 
 static uint64_t line_key(const struct resolved *r, int stack)
 {
@@ -958,15 +954,7 @@ static uint64_t line_key(const struct resolved *r, int stack)
 static bool race_seen_before(const struct resolved *r, int a, int b)
 {
   uint64_t ka = line_key(r, a), kb = line_key(r, b);
-  uint64_t key = ka < kb ? ka * 31 + kb : kb * 31 + ka;
-  struct seen_race *e;
-  HASH_FIND(hh, seen_races, &key, sizeof key, e);
-  if (e)
-    return true;
-  e = cw_alloc(sizeof *e);
-  e->key = key;
-  HASH_ADD(hh, seen_races, key, sizeof e->key, e);
-  return false;
+  return cw_seen_before(&seen_races, ka < kb ? ka * 31 + kb : kb * 31 + ka);
 }
 
 /* The locks recorded with an access (after CW_RACE_LOCKS_MARK in its stack), added to the
