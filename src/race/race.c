@@ -446,9 +446,10 @@ static inline __attribute__((always_inline)) void access_word(struct cw_thread *
   if (write) {
     __atomic_store_n((cw_stack_id *)&w->write_stack, stack, __ATOMIC_RELAXED);
     __atomic_store_n((uint64_t *)&w->write, cw_cell_pack(&cur), __ATOMIC_RELAXED);
-    if (ordered(t, &prev_read) || prev_read.tid == t->id) /* the write supersedes the reads it follows */
-      __atomic_compare_exchange_n((uint64_t *)&w->read, &(uint64_t){cw_cell_pack(&prev_read)}, 0, 0,
-                                  __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+    /* The write supersedes the reads it follows. (A plain store: a read recorded by another
+     * thread at this very moment may be lost, which can only hide a race, never invent one.) */
+    if ((prev_read.info & CW_CELL_VALID) && (ordered(t, &prev_read) || prev_read.tid == t->id))
+      __atomic_store_n((uint64_t *)&w->read, 0, __ATOMIC_RELAXED);
   } else {
     __atomic_store_n((cw_stack_id *)&w->read_stack, stack, __ATOMIC_RELAXED);
     __atomic_store_n((uint64_t *)&w->read, cw_cell_pack(&cur), __ATOMIC_RELAXED);
