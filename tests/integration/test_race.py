@@ -368,6 +368,12 @@ class NoRace(RaceFixture):
     def test_barrier_phases(self):
         self.mode("barrier")
 
+    def test_message_through_a_pipe(self):
+        self.mode("pipe")
+
+    def test_message_through_a_socket(self):
+        self.mode("socket")
+
     def test_pthread_once(self):
         self.mode("once")
 

@@ -24,6 +24,9 @@
 #include <stdatomic.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include "race.h"
 
 #define NT 4
@@ -443,8 +446,59 @@ static void mode_thread_reuse(void)
   puts(first == __atomic_load_n(&stack_addr[1], __ATOMIC_RELAXED) ? "same stack" : "other stack");
 }
 
+/* Message passing: the sender fills a buffer, then writes one byte to a pipe or a socket; the
+ * receiver reads the byte, then reads the buffer. The channel orders them. */
+static long parcel[16];
+static int channel[2];
+
+static void *sender(void *arg)
+{
+  (void)arg;
+  for (int i = 0; i < 16; i++)
+    parcel[i] = i * 3; /* @message-fill */
+  char byte = 1;
+  if (write(channel[1], &byte, 1) != 1)
+    exit(1);
+  return NULL;
+}
+
+static void *receiver(void *arg)
+{
+  (void)arg;
+  char byte;
+  if (read(channel[0], &byte, 1) != 1)
+    exit(1);
+  long sum = 0;
+  for (int i = 0; i < 16; i++)
+    sum += parcel[i]; /* @message-read */
+  return (void *)sum;
+}
+
+static void pass_message(void)
+{
+  pthread_t r = spawn(receiver, NULL), w = spawn(sender, NULL);
+  join(w);
+  join(r);
+  close(channel[0]);
+  close(channel[1]);
+}
+
+static void mode_pipe(void)
+{
+  if (pipe(channel) != 0)
+    exit(1);
+  pass_message();
+}
+
+static void mode_socket(void)
+{
+  if (socketpair(AF_UNIX, SOCK_STREAM, 0, channel) != 0)
+    exit(1);
+  pass_message();
+}
+
 MODES({"mutex", mode_mutex}, {"rwlock", mode_rwlock}, {"spinlock", mode_spinlock},
       {"semaphore", mode_semaphore}, {"condvar", mode_condvar}, {"barrier", mode_barrier},
       {"once", mode_once}, {"create-join", mode_create_join}, {"atomics", mode_atomics},
       {"private", mode_private}, {"adjacent", mode_adjacent}, {"reuse", mode_reuse},
-      {"thread-reuse", mode_thread_reuse})
+      {"thread-reuse", mode_thread_reuse}, {"pipe", mode_pipe}, {"socket", mode_socket})
