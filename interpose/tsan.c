@@ -225,3 +225,75 @@ CW_EXPORT void *__tsan_memset(void *dst, int c, size_t n)
   cw_race_range((uintptr_t)dst, n, 1, PC);
   return __builtin_memset(dst, c, n);
 }
+
+/* 16-byte atomics, with cmpxchg16b (the file is built with -mcx16): every operation is a
+ * compare-and-swap loop, sequentially consistent. */
+typedef unsigned __int128 cw_u128;
+
+static cw_u128 cas128(volatile cw_u128 *a, cw_u128 expected, cw_u128 desired)
+{
+  return __sync_val_compare_and_swap(a, expected, desired);
+}
+
+CW_EXPORT cw_u128 __tsan_atomic128_load(const volatile cw_u128 *a, cw_morder mo)
+{
+  cw_race_atomic_before((uintptr_t)a, 16, 0, mo, PC);
+  cw_u128 v = cas128((volatile cw_u128 *)a, 0, 0);
+  cw_race_atomic_after((uintptr_t)a, 1, mo);
+  return v;
+}
+
+CW_EXPORT void __tsan_atomic128_store(volatile cw_u128 *a, cw_u128 v, cw_morder mo)
+{
+  cw_race_atomic_before((uintptr_t)a, 16, 1, mo, PC);
+  cw_u128 old = *a;
+  cw_u128 seen;
+  while ((seen = cas128(a, old, v)) != old)
+    old = seen;
+}
+
+#define RMW128(op, expr)                                                                 \
+  CW_EXPORT cw_u128 __tsan_atomic128_##op(volatile cw_u128 *a, cw_u128 v, cw_morder mo)  \
+  {                                                                                      \
+    cw_race_atomic_before((uintptr_t)a, 16, 1, mo, PC);                                  \
+    cw_u128 old = *a, seen;                                                              \
+    while ((seen = cas128(a, old, (expr))) != old)                                       \
+      old = seen;                                                                        \
+    cw_race_atomic_after((uintptr_t)a, 1, mo);                                           \
+    return old;                                                                          \
+  }
+RMW128(exchange, v)
+RMW128(fetch_add, old + v)
+RMW128(fetch_sub, old - v)
+RMW128(fetch_and, old & v)
+RMW128(fetch_or, old | v)
+RMW128(fetch_xor, old ^ v)
+RMW128(fetch_nand, ~(old & v))
+
+CW_EXPORT int __tsan_atomic128_compare_exchange_strong(volatile cw_u128 *a, cw_u128 *c, cw_u128 v, cw_morder mo,
+                                                       cw_morder fmo)
+{
+  (void)fmo;
+  cw_race_atomic_before((uintptr_t)a, 16, 1, mo, PC);
+  cw_u128 seen = cas128(a, *c, v);
+  int ok = seen == *c;
+  *c = seen;
+  cw_race_atomic_after((uintptr_t)a, 1, mo);
+  return ok;
+}
+
+CW_EXPORT int __tsan_atomic128_compare_exchange_weak(volatile cw_u128 *a, cw_u128 *c, cw_u128 v, cw_morder mo,
+                                                     cw_morder fmo)
+{
+  return __tsan_atomic128_compare_exchange_strong(a, c, v, mo, fmo);
+}
+
+CW_EXPORT cw_u128 __tsan_atomic128_compare_exchange_val(volatile cw_u128 *a, cw_u128 c, cw_u128 v, cw_morder mo,
+                                                        cw_morder fmo)
+{
+  (void)fmo;
+  cw_race_atomic_before((uintptr_t)a, 16, 1, mo, PC);
+  cw_u128 seen = cas128(a, c, v);
+  cw_race_atomic_after((uintptr_t)a, 1, mo);
+  return seen;
+}
