@@ -316,18 +316,19 @@ static cw_stack_id access_stack_slow(struct cw_thread *t, uintptr_t pc, uint64_t
 static inline __attribute__((always_inline)) cw_stack_id access_stack(struct cw_thread *t, uintptr_t pc)
 {
   uint32_t d = t->shadow_depth;
+  uint64_t frames = d ? t->shadow_hash[d - 1] : 0;
   uint64_t held = t->nheld ? t->held[t->nheld - 1].chain : 0;
-  uint64_t key = ((d ? t->shadow_hash[d - 1] : 0) ^ (pc * 0xc2b2ae3d27d4eb4full) ^ (held * 0x9e3779b97f4a7c15ull)) | 1;
-  /* A loop body repeats the same few accesses: the last two are kept at hand. */
-  if (CW_LIKELY(key == t->last_stack_key[0]))
-    return t->last_stack[0];
-  if (key == t->last_stack_key[1])
-    return t->last_stack[1];
-  t->last_stack_key[1] = t->last_stack_key[0];
-  t->last_stack[1] = t->last_stack[0];
-  t->last_stack_key[0] = key;
-  t->last_stack[0] = access_stack_slow(t, pc, key);
-  return t->last_stack[0];
+  /* A loop body repeats the same few accesses: the last two are kept at hand, compared as they
+   * are (no hashing on this path). */
+  for (int i = 0; i < 2; i++) {
+    const struct cw_recent_stack *r = &t->recent_stacks[i];
+    if (CW_LIKELY(r->pc == pc && r->frames == frames && r->held == held))
+      return r->id;
+  }
+  t->recent_stacks[1] = t->recent_stacks[0];
+  uint64_t key = (frames ^ (pc * 0xc2b2ae3d27d4eb4full) ^ (held * 0x9e3779b97f4a7c15ull)) | 1;
+  t->recent_stacks[0] = (struct cw_recent_stack){pc, frames, held, access_stack_slow(t, pc, key)};
+  return t->recent_stacks[0].id;
 }
 
 static cw_stack_id access_stack_slow(struct cw_thread *t, uintptr_t pc, uint64_t key)

@@ -94,8 +94,11 @@ struct cw_thread {
   uintptr_t stack_lo, stack_hi;
   uintptr_t shadow_region;          /* last shadow region used, and its base (one-entry cache) */
   void *shadow_base;
-  uint64_t last_stack_key[2];       /* the last two access stacks, and their ids */
-  cw_stack_id last_stack[2];
+  struct cw_recent_stack {          /* the last two access stacks, and their ids */
+    uintptr_t pc;
+    uint64_t frames, held;
+    cw_stack_id id;
+  } recent_stacks[2];
 
   /* Filled by the thread itself, in a signal handler, when the watchdog asks for its stack:
    * request 1 = asked (valid while wait_seq is still stack_request_seq), 2 = done. */
