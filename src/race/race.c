@@ -318,17 +318,14 @@ static inline __attribute__((always_inline)) cw_stack_id access_stack(struct cw_
   uint32_t d = t->shadow_depth;
   uint64_t frames = d ? t->shadow_hash[d - 1] : 0;
   uint64_t held = t->nheld ? t->held[t->nheld - 1].chain : 0;
-  /* A loop body repeats the same few accesses: the last two are kept at hand, compared as they
-   * are (no hashing on this path). */
-  for (int i = 0; i < 2; i++) {
-    const struct cw_recent_stack *r = &t->recent_stacks[i];
-    if (CW_LIKELY(r->pc == pc && r->frames == frames && r->held == held))
-      return r->id;
-  }
-  t->recent_stacks[1] = t->recent_stacks[0];
+  /* A loop body repeats the same few accesses: a small table indexed by the access's pc keeps
+   * them at hand, compared as they are (no hashing on this path). */
+  struct cw_recent_stack *r = &t->recent_stacks[(pc >> 1) & (CW_RECENT_STACKS - 1)];
+  if (CW_LIKELY(r->pc == pc && r->frames == frames && r->held == held))
+    return r->id;
   uint64_t key = (frames ^ (pc * 0xc2b2ae3d27d4eb4full) ^ (held * 0x9e3779b97f4a7c15ull)) | 1;
-  t->recent_stacks[0] = (struct cw_recent_stack){pc, frames, held, access_stack_slow(t, pc, key)};
-  return t->recent_stacks[0].id;
+  *r = (struct cw_recent_stack){pc, frames, held, access_stack_slow(t, pc, key)};
+  return r->id;
 }
 
 static cw_stack_id access_stack_slow(struct cw_thread *t, uintptr_t pc, uint64_t key)
@@ -433,27 +430,33 @@ static inline __attribute__((always_inline)) void access_word(struct cw_thread *
   uint32_t now = t->vc[t->id];
   uint8_t info = (uint8_t)(CW_CELL_VALID | (atomic ? CW_CELL_ATOMIC : 0) | off << 2);
   struct cw_cell cur = {now, (uint16_t)t->id, info, (uint8_t)size, 0};
+  uint64_t packed = cw_cell_pack(&cur);
   _Atomic uint64_t *mine = write ? &w->write : &w->read;
   /* Already recorded in this epoch, at the same place: nothing new to learn. */
-  if (__atomic_load_n((uint64_t *)mine, __ATOMIC_RELAXED) == cw_cell_pack(&cur))
+  if (__atomic_load_n((uint64_t *)mine, __ATOMIC_RELAXED) == packed)
     return;
   struct cw_cell prev_write = cw_cell_load(&w->write, &w->write_stack);
   struct cw_cell prev_read = cw_cell_load(&w->read, &w->read_stack);
-  if (races_with(t, &prev_write, off, size, atomic))
-    report_race(t, addr, size, write, atomic, pc, &prev_write, true);
-  else if (write && races_with(t, &prev_read, off, size, atomic))
-    report_race(t, addr, size, write, atomic, pc, &prev_read, false);
+  /* Memory only this thread has touched (the common case) cannot race: skip the checks. */
+  bool all_mine = (!(prev_write.info & CW_CELL_VALID) || prev_write.tid == t->id) &&
+                  (!(prev_read.info & CW_CELL_VALID) || prev_read.tid == t->id);
+  if (!all_mine) {
+    if (races_with(t, &prev_write, off, size, atomic))
+      report_race(t, addr, size, write, atomic, pc, &prev_write, true);
+    else if (write && races_with(t, &prev_read, off, size, atomic))
+      report_race(t, addr, size, write, atomic, pc, &prev_read, false);
+  }
   cw_stack_id stack = access_stack(t, pc);
   if (write) {
     __atomic_store_n((cw_stack_id *)&w->write_stack, stack, __ATOMIC_RELAXED);
-    __atomic_store_n((uint64_t *)&w->write, cw_cell_pack(&cur), __ATOMIC_RELAXED);
+    __atomic_store_n((uint64_t *)&w->write, packed, __ATOMIC_RELAXED);
     /* The write supersedes the reads it follows. (A plain store: a read recorded by another
      * thread at this very moment may be lost, which can only hide a race, never invent one.) */
-    if ((prev_read.info & CW_CELL_VALID) && (ordered(t, &prev_read) || prev_read.tid == t->id))
+    if ((prev_read.info & CW_CELL_VALID) && (prev_read.tid == t->id || ordered(t, &prev_read)))
       __atomic_store_n((uint64_t *)&w->read, 0, __ATOMIC_RELAXED);
   } else {
     __atomic_store_n((cw_stack_id *)&w->read_stack, stack, __ATOMIC_RELAXED);
-    __atomic_store_n((uint64_t *)&w->read, cw_cell_pack(&cur), __ATOMIC_RELAXED);
+    __atomic_store_n((uint64_t *)&w->read, packed, __ATOMIC_RELAXED);
   }
 }
 

@@ -94,11 +94,11 @@ struct cw_thread {
   uintptr_t stack_lo, stack_hi;
   uintptr_t shadow_region;          /* last shadow region used, and its base (one-entry cache) */
   void *shadow_base;
-  struct cw_recent_stack {          /* the last two access stacks, and their ids */
+  struct cw_recent_stack {          /* recent access stacks, by pc, and their ids */
     uintptr_t pc;
     uint64_t frames, held;
     cw_stack_id id;
-  } recent_stacks[2];
+  } recent_stacks[8];
 
   /* Filled by the thread itself, in a signal handler, when the watchdog asks for its stack:
    * request 1 = asked (valid while wait_seq is still stack_request_seq), 2 = done. */
@@ -109,6 +109,7 @@ struct cw_thread {
 };
 
 #define CW_BLOCKED_FRAMES 128
+#define CW_RECENT_STACKS 8 /* power of two */
 /* Iterate over every thread record (alive or not) under the registry lock. */
 void cw_threads_lock(void);
 void cw_threads_unlock(void);
