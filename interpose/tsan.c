@@ -110,11 +110,7 @@ static int store_order(int mo) { return mo == 1 || mo == 2 ? 0 : mo == 4 ? 3 : m
   }                                                                                      \
   CW_EXPORT int __tsan_atomic##bits##_compare_exchange_weak(volatile T *a, T *c, T v, cw_morder mo, cw_morder fmo) \
   {                                                                                      \
-    (void)fmo;                                                                           \
-    cw_race_atomic_before((uintptr_t)a, sizeof(T), 1, mo, PC);                           \
-    int ok = __atomic_compare_exchange_n(a, c, v, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST); \
-    cw_race_atomic_after((uintptr_t)a, 1, mo);                                           \
-    return ok;                                                                           \
+    return __tsan_atomic##bits##_compare_exchange_strong(a, c, v, mo, fmo);              \
   }                                                                                      \
   CW_EXPORT T __tsan_atomic##bits##_compare_exchange_val(volatile T *a, T c, T v, cw_morder mo, cw_morder fmo) \
   {                                                                                      \

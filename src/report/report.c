@@ -480,12 +480,29 @@ static void json_lock_order(struct cw_buf *b, const struct cw_lock_order_finding
   cw_buf_puts(b, "}");
 }
 
-void cw_report_lock_order(const struct cw_lock_order_finding *f)
+/* Every report runs with the engine's own code untracked, one report at a time, and leaves
+ * errno as it found it. */
+static int report_begin_section(void)
 {
   int saved_errno = errno;
   cw_runtime_enter();
   cw_lock_acquire(&report_lock);
-  unsigned id = atomic_fetch_add(&findings, 1) + 1;
+  return saved_errno;
+}
+
+static void report_end_section(int saved_errno)
+{
+  cw_lock_release(&report_lock);
+  cw_runtime_leave();
+  errno = saved_errno;
+}
+
+static unsigned next_finding_id(void) { return atomic_fetch_add(&findings, 1) + 1; }
+
+void cw_report_lock_order(const struct cw_lock_order_finding *f)
+{
+  int saved_errno = report_begin_section();
+  unsigned id = next_finding_id();
   struct resolved r = {0};
   struct step_stacks *ss = cw_alloc(f->n * sizeof *ss);
   resolve_lock_order(f, &r, ss);
@@ -497,9 +514,7 @@ void cw_report_lock_order(const struct cw_lock_order_finding *f)
   cw_buf_free(&json);
   cw_free(ss);
   free_resolved(&r);
-  cw_lock_release(&report_lock);
-  cw_runtime_leave();
-  errno = saved_errno;
+  report_end_section(saved_errno);
 }
 
 void cw_report_warning(const char *msg)
@@ -736,10 +751,8 @@ static void json_deadlock(struct cw_buf *b, const struct cw_deadlock_finding *f,
 
 void cw_report_deadlock(const struct cw_deadlock_finding *f)
 {
-  int saved_errno = errno;
-  cw_runtime_enter();
-  cw_lock_acquire(&report_lock);
-  unsigned id = atomic_fetch_add(&findings, 1) + 1;
+  int saved_errno = report_begin_section();
+  unsigned id = next_finding_id();
   struct resolved r;
   struct wait_stacks *ws = cw_alloc((f->nwaits ? f->nwaits : 1) * sizeof *ws);
   resolve_deadlock(f, &r, ws);
@@ -749,19 +762,15 @@ void cw_report_deadlock(const struct cw_deadlock_finding *f)
   deliver(&text, &json);
   cw_free(ws);
   free_resolved(&r);
-  cw_lock_release(&report_lock);
-  cw_runtime_leave();
-  errno = saved_errno;
+  report_end_section(saved_errno);
 }
 
 /* ---- misuse ---- */
 
 void cw_report_misuse(const struct cw_misuse_finding *f)
 {
-  int saved_errno = errno;
-  cw_runtime_enter();
-  cw_lock_acquire(&report_lock);
-  unsigned id = atomic_fetch_add(&findings, 1) + 1;
+  int saved_errno = report_begin_section();
+  unsigned id = next_finding_id();
   struct resolved r;
   report_begin(&r, (f->has_lock ? 1 : 0) + (f->has_other_lock ? 1 : 0));
   add_thread(&r, f->thread);
@@ -833,9 +842,7 @@ void cw_report_misuse(const struct cw_misuse_finding *f)
   cw_buf_free(&summary);
   deliver(&text, &json);
   free_resolved(&r);
-  cw_lock_release(&report_lock);
-  cw_runtime_leave();
-  errno = saved_errno;
+  report_end_section(saved_errno);
 }
 
 /* ---- data races ---- */
@@ -1010,9 +1017,7 @@ static void text_access(struct cw_buf *b, const char *which, const struct cw_rac
 
 void cw_report_race(const struct cw_race_finding *f)
 {
-  int saved_errno = errno;
-  cw_runtime_enter();
-  cw_lock_acquire(&report_lock);
+  int saved_errno = report_begin_section();
   struct resolved r;
   struct cw_finding_lock held[16];
   size_t nheld = 0;
@@ -1031,12 +1036,10 @@ void cw_report_race(const struct cw_race_finding *f)
   int prev = add_stack(&r, "access", f->previous.thread, -1, f->previous.stack);
   if (race_seen_before(&r, cur, prev)) {
     free_resolved(&r);
-    cw_lock_release(&report_lock);
-    cw_runtime_leave();
-    errno = saved_errno;
+    report_end_section(saved_errno);
     return;
   }
-  unsigned id = atomic_fetch_add(&findings, 1) + 1;
+  unsigned id = next_finding_id();
   struct location loc;
   locate(f->addr, &loc);
   if (loc.thread)
@@ -1103,7 +1106,5 @@ void cw_report_race(const struct cw_race_finding *f)
   cw_buf_free(&summary);
   deliver(&text, &json);
   free_resolved(&r);
-  cw_lock_release(&report_lock);
-  cw_runtime_leave();
-  errno = saved_errno;
+  report_end_section(saved_errno);
 }
