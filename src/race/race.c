@@ -320,7 +320,7 @@ static inline __attribute__((always_inline)) cw_stack_id access_stack(struct cw_
   uint64_t held = t->nheld ? t->held[t->nheld - 1].chain : 0;
   /* A loop body repeats the same few accesses: a small table indexed by the access's pc keeps
    * them at hand, compared as they are (no hashing on this path). */
-  struct cw_recent_stack *r = &t->recent_stacks[(pc >> 1) & (CW_RECENT_STACKS - 1)];
+  struct cw_recent_stack *r = &t->recent_stacks[CW_RECENT_SLOT(pc)];
   if (CW_LIKELY(r->pc == pc && r->frames == frames && r->held == held))
     return r->id;
   uint64_t key = (frames ^ (pc * 0xc2b2ae3d27d4eb4full) ^ (held * 0x9e3779b97f4a7c15ull)) | 1;

@@ -57,4 +57,55 @@ void cw_race_forget(uintptr_t addr, size_t size);
 void cw_race_ignore(int delta);
 void cw_race_benign(uintptr_t addr, size_t size);
 
+/* ---- the fast path of a plain access, inline in the __tsan_* entry points ----
+ * It handles the common case completely: an access within one 8-byte word, to memory that only
+ * this thread has touched (or touched already in this epoch), at an access site it has seen
+ * recently. Anything else — possible races, first touches, new sites — goes to
+ * cw_race_access, which does the whole job again. */
+#include "shadow.h"
+
+static inline __attribute__((always_inline)) bool cw_race_cell_mine(uint64_t cell, uint32_t tid)
+{
+  return !((cell >> 48) & CW_CELL_VALID) || ((cell >> 32) & 0xffff) == tid;
+}
+
+static inline __attribute__((always_inline)) void cw_race_access_fast(uintptr_t addr, size_t size, bool write,
+                                                                     uintptr_t pc)
+{
+  struct cw_thread *t = cw_tls.active;
+  uintptr_t off = addr & 7;
+  if (CW_UNLIKELY(!t || t->race_ignore || off + size > 8 || t->vc_len <= t->id ||
+                  t->shadow_region != (addr >> CW_SHADOW_REGION_SHIFT) + 1)) {
+    cw_race_access(addr, size, write, false, pc);
+    return;
+  }
+  struct cw_shadow_word *w = (struct cw_shadow_word *)t->shadow_base +
+                             ((addr >> 3) & (((uintptr_t)1 << (CW_SHADOW_REGION_SHIFT - 3)) - 1));
+  uint32_t tid = t->id;
+  uint64_t packed = t->vc[tid] | (uint64_t)tid << 32 | (uint64_t)(CW_CELL_VALID | off << 2) << 48 |
+                    (uint64_t)size << 56;
+  _Atomic uint64_t *mine = write ? &w->write : &w->read;
+  if (__atomic_load_n((uint64_t *)mine, __ATOMIC_RELAXED) == packed)
+    return; /* already recorded in this epoch */
+  uint64_t pw = __atomic_load_n((uint64_t *)&w->write, __ATOMIC_RELAXED);
+  uint64_t pr = __atomic_load_n((uint64_t *)&w->read, __ATOMIC_RELAXED);
+  uint32_t d = t->shadow_depth;
+  const struct cw_recent_stack *r = &t->recent_stacks[CW_RECENT_SLOT(pc)];
+  if (CW_UNLIKELY(!cw_race_cell_mine(pw, tid) || !cw_race_cell_mine(pr, tid) || r->pc != pc ||
+                  r->frames != (d ? t->shadow_hash[d - 1] : 0) ||
+                  r->held != (t->nheld ? t->held[t->nheld - 1].chain : 0) || !t->vc[tid])) {
+    cw_race_access(addr, size, write, false, pc);
+    return;
+  }
+  if (write) {
+    __atomic_store_n((cw_stack_id *)&w->write_stack, r->id, __ATOMIC_RELAXED);
+    __atomic_store_n((uint64_t *)&w->write, packed, __ATOMIC_RELAXED);
+    if (pr)
+      __atomic_store_n((uint64_t *)&w->read, 0, __ATOMIC_RELAXED);
+  } else {
+    __atomic_store_n((cw_stack_id *)&w->read_stack, r->id, __ATOMIC_RELAXED);
+    __atomic_store_n((uint64_t *)&w->read, packed, __ATOMIC_RELAXED);
+  }
+}
+
 #endif

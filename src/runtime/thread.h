@@ -110,6 +110,8 @@ struct cw_thread {
 
 #define CW_BLOCKED_FRAMES 128
 #define CW_RECENT_STACKS 8 /* power of two */
+/* Neighbouring call sites (an unrolled loop's) must not share a slot: hash the pc. */
+#define CW_RECENT_SLOT(pc) ((size_t)(((uint64_t)(pc) * 0x9e3779b97f4a7c15ull) >> 61))
 /* Iterate over every thread record (alive or not) under the registry lock. */
 void cw_threads_lock(void);
 void cw_threads_unlock(void);
