@@ -24,4 +24,13 @@ for src in "$ROOT"/examples/*.c; do
     *) echo "  (exit status $status)";;
   esac
 done
+# Data races need the compilers' instrumentation: the chapter's counter, rebuilt with concwatch-cc.
+printf '\n===== counter_race, built with concwatch-cc (expected: data-race var=counter)\n'
+"$BUILD_DIR/concwatch-cc" -g -O1 "$ROOT/examples/counter_race.c" -o "$OUT/counter_race_cc" -pthread
+status=0
+(cd "$OUT" && CONCWATCH_OPTIONS="json=$OUT/counter_race_cc.json" "$OUT/counter_race_cc") \
+  >"$OUT/counter_race_cc.out" 2>"$OUT/counter_race_cc.err" || status=$?
+sed 's/^/  | /' "$OUT/counter_race_cc.out" | head -5
+cat "$OUT/counter_race_cc.err"
+
 printf '\nJSON reports: %s/*.json\n' "$OUT"
