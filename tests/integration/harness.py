@@ -130,3 +130,18 @@ class ConcwatchTestCase(unittest.TestCase):
         self.assertEqual(r.findings(), [], r.stderr)
         self.assertNotIn("concwatch", r.stderr)
         self.assertEqual(r.rc, rc, r.stderr)
+
+
+def example_expectations(path):
+    """[(kind, {key: value})] from an example's ' * EXPECT: kind key=value' lines, and whether
+    it says ' * HANGS: yes'."""
+    expected, hangs = [], False
+    with open(path) as f:
+        for line in f:
+            m = re.search(r"EXPECT:\s*(\S+)(.*)$", line)
+            if m and m.group(1) != "none":
+                attrs = dict(kv.split("=", 1) for kv in m.group(2).split())
+                expected.append((m.group(1), attrs))
+            if re.search(r"HANGS:\s*yes", line):
+                hangs = True
+    return expected, hangs

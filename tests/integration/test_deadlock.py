@@ -11,8 +11,8 @@ import subprocess
 import time
 import unittest
 
-from harness import (LIB, SOURCE, ConcwatchTestCase, example, fixture, fixture_source, marker_line,
-                     run, stack)
+from harness import (LIB, SOURCE, ConcwatchTestCase, example, example_expectations, fixture,
+                     fixture_source, marker_line, run, stack)
 
 SRC = fixture_source("deadlock")
 HANG_TIMEOUT = 15         # a deadlock must be ended well before this (seconds)
@@ -485,17 +485,6 @@ class LongWaitsAreNotDeadlocks(ConcwatchTestCase):
         self.assertGreaterEqual(time.monotonic() - start, 3.5)
 
 
-def example_expectations(path):
-    kinds, hangs = [], False
-    with open(path) as f:
-        for text in f:
-            m = re.search(r"EXPECT:\s*(\S+)", text)
-            if m and m.group(1) != "none":
-                kinds.append(m.group(1))
-            hangs = hangs or bool(re.search(r"HANGS:\s*yes", text))
-    return kinds, hangs
-
-
 class ExamplesWithShortTimeout(ConcwatchTestCase):
     """The chapter's programs that do not deadlock get no deadlock (or misuse) finding, even with
     a deadlock timeout far shorter than their waits."""
@@ -504,7 +493,8 @@ class ExamplesWithShortTimeout(ConcwatchTestCase):
         sources = sorted(glob.glob(os.path.join(SOURCE, "examples", "*.c")))
         self.assertTrue(sources)
         for source in sources:
-            kinds, hangs = example_expectations(source)
+            expected, hangs = example_expectations(source)
+            kinds = [kind for kind, _ in expected]
             if hangs or "deadlock" in kinds:
                 continue
             name = os.path.splitext(os.path.basename(source))[0]

@@ -7,24 +7,10 @@ import os
 import re
 import unittest
 
-from harness import SOURCE, ConcwatchTestCase, example, lock_names, run
+from harness import SOURCE, ConcwatchTestCase, example, example_expectations, lock_names, run
 
 IMPLEMENTED_KINDS = {"lock-order-inversion", "deadlock", "lock-misuse"}
 TIMEOUT = 30  # a program that really deadlocks must end by itself well before this
-
-
-def expectations(path):
-    """[(kind, {key: value})] from lines like ' * EXPECT: kind key=value', and the HANGS flag."""
-    expected, hangs = [], False
-    with open(path) as f:
-        for line in f:
-            m = re.search(r"EXPECT:\s*(\S+)(.*)$", line)
-            if m and m.group(1) != "none":
-                attrs = dict(kv.split("=", 1) for kv in m.group(2).split())
-                expected.append((m.group(1), attrs))
-            if re.search(r"HANGS:\s*yes", line):
-                hangs = True
-    return expected, hangs
 
 
 def lock_display_names(finding):
@@ -37,7 +23,7 @@ class Examples(ConcwatchTestCase):
 
 def make_test(source):
     name = os.path.splitext(os.path.basename(source))[0]
-    expected, hangs = expectations(source)
+    expected, hangs = example_expectations(source)
 
     def test(self):
         r = run([example(name)], "deadlock_timeout_ms=300", timeout=TIMEOUT)
