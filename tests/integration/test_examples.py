@@ -4,7 +4,6 @@ may expect more (a data race, a real deadlock) that later detectors will cover, 
 this test asserts nothing rather than pretending."""
 import glob
 import os
-import re
 import unittest
 
 from harness import SOURCE, ConcwatchTestCase, example, example_expectations, lock_names, run

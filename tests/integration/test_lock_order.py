@@ -1,5 +1,4 @@
 """Potential deadlocks (lock-order inversions) under LD_PRELOAD, asserted on the JSON report."""
-import os
 import unittest
 
 from harness import (ConcwatchTestCase, fixture, fixture_source, lock_names, marker_line, run,
