@@ -67,6 +67,8 @@ CW_EXPORT void *malloc(size_t n)
   void *p = real_malloc(n);
   if (__builtin_expect(cw_race_enabled, 0) && p)
     cw_race_allocated((uintptr_t)p, n, CW_CALLER_PC);
+  if (__builtin_expect(cw_heap_tracking, 0) && p)
+    cw_heap_allocated((uintptr_t)p, n, CW_CALLER_PC);
   return p;
 }
 
@@ -77,6 +79,8 @@ CW_EXPORT void *calloc(size_t count, size_t size)
   void *p = real_calloc(count, size);
   if (__builtin_expect(cw_race_enabled, 0) && p)
     cw_race_allocated((uintptr_t)p, count * size, CW_CALLER_PC);
+  if (__builtin_expect(cw_heap_tracking, 0) && p)
+    cw_heap_allocated((uintptr_t)p, count * size, CW_CALLER_PC);
   return p;
 }
 
@@ -88,6 +92,8 @@ CW_EXPORT void free(void *p)
     return;
   if (p && size_known)
     released(p, real_malloc_usable_size(p), CW_CALLER_PC);
+  if (__builtin_expect(cw_heap_tracking, 0) && p)
+    cw_heap_released((uintptr_t)p);
   real_free(p);
 }
 
@@ -105,6 +111,11 @@ CW_EXPORT void *realloc(void *p, size_t n)
   void *q = real_realloc(p, n);
   if (q && __builtin_expect(cw_race_enabled, 0))
     cw_race_allocated((uintptr_t)q, n, CW_CALLER_PC);
+  if (q && __builtin_expect(cw_heap_tracking, 0)) {
+    if (p && q != p)
+      cw_heap_released((uintptr_t)p);
+    cw_heap_allocated((uintptr_t)q, n, CW_CALLER_PC);
+  }
   if (!p || !q)
     return q; /* fresh block, or failed (the old block is intact) */
   if (q != p)

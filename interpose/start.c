@@ -25,7 +25,7 @@ static int spawn_internal_thread(void *(*fn)(void *), void *arg)
 
 __attribute__((constructor(101))) static void concwatch_start(void)
 {
-  cw_waits_set_spawner(spawn_internal_thread);
+  cw_set_spawner(spawn_internal_thread);
   cw_runtime_start();
 }
 

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 PACKAGES=(gcc make cmake pkg-config python3
-          libunwind-dev uthash-dev libdw-dev libelf-dev libcmocka-dev)
+          libunwind-dev uthash-dev libdw-dev libelf-dev libcmocka-dev libcapstone-dev)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -18,9 +18,11 @@ const char *cw_lock_kind_name(enum cw_lock_kind kind);
 
 /* Start-up, once, before main (or at the first event, whichever comes first). */
 void cw_runtime_start(void);
-/* How the engine starts a thread of its own (the deadlock watchdog): the real pthread_create. */
+/* How the engine starts a thread of its own (the deadlock watchdog, the race sampler): the
+ * real pthread_create, given by interpose/. cw_spawn_internal returns 0 or an error number. */
 typedef int (*cw_spawn_fn)(void *(*fn)(void *), void *arg);
-void cw_waits_set_spawner(cw_spawn_fn spawn);
+void cw_set_spawner(cw_spawn_fn spawn);
+int cw_spawn_internal(void *(*fn)(void *), void *arg);
 
 /* Locks. `pc` is the return address of the intercepted call and `sp` the caller's stack
  * pointer at that call (see CW_CALLER in interpose/interpose.h). */
@@ -47,6 +49,11 @@ void cw_sem_post(const void *sem);
 
 /* Memory that may hold locks went away (free, realloc that moved or shrank). */
 bool cw_memory_watch_enabled(void);
+/* Heap blocks allocated by the program's code, for race sampling (src/sample/candidates.h):
+ * the malloc wrappers report them while cw_heap_tracking is set. */
+extern bool cw_heap_tracking;
+void cw_heap_allocated(uintptr_t addr, size_t size, uintptr_t pc);
+void cw_heap_released(uintptr_t addr);
 void cw_memory_released(const void *start, size_t size, uintptr_t pc);
 
 /* Condition variables and barriers. A wait returns the calling thread for its _post. */

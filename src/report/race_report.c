@@ -14,6 +14,7 @@
 #include "../stack/symbolize.h"
 #include "render.h"
 #include "../race/race.h"
+#include "../sample/sample.h"
 #include "../runtime/seen.h"
 
 /* ---- data races ---- */
@@ -93,6 +94,14 @@ static void locate(uintptr_t addr, struct location *loc)
     loc->kind = "heap";
     loc->has_block = true;
     loc->offset = addr - loc->block_start;
+    return;
+  }
+  uintptr_t alloc_pc;
+  if (cw_sample_find_block(addr, &loc->block_start, &loc->block_size, &alloc_pc)) {
+    loc->kind = "heap";
+    loc->has_block = true;
+    loc->offset = addr - loc->block_start;
+    loc->block_stack = cw_stack_intern(&alloc_pc, 1); /* the allocating call only */
     return;
   }
   struct stack_owner q = {addr, 0};
@@ -245,14 +254,21 @@ void cw_report_race(const struct cw_race_finding *f)
                   (unsigned long)loc.block_start);
     text_frames(&text, &r, block);
   }
-  cw_buf_puts(&text, "  Nothing orders these two accesses (no lock, atomic, join or other synchronization between them).\n\n");
+  if (f->sampled)
+    cw_buf_printf(&text,
+                  "  Caught in the act by sampling: T%u was held right after its access, and T%u accessed the same\n"
+                  "  memory meanwhile, so nothing T%u did afterwards can order the two (no lock, atomic or other\n"
+                  "  synchronization between them).\n\n",
+                  f->previous.thread, f->current.thread, f->previous.thread);
+  else
+    cw_buf_puts(&text, "  Nothing orders these two accesses (no lock, atomic, join or other synchronization between them).\n\n");
   text_threads(&text, &r);
   cw_buf_printf(&text, "==%d== end of finding #%u\n", (int)getpid(), id);
 
   struct cw_buf json = {0};
   json_summary(&json, "data-race", id, summary.data);
-  cw_buf_printf(&json, ",\"address\":\"0x%lx\",\"size\":%zu,\"location\":{\"kind\":\"%s\",\"name\":",
-                (unsigned long)f->addr, f->size, loc.kind);
+  cw_buf_printf(&json, ",\"sampled\":%s,\"address\":\"0x%lx\",\"size\":%zu,\"location\":{\"kind\":\"%s\",\"name\":",
+                f->sampled ? "true" : "false", (unsigned long)f->addr, f->size, loc.kind);
   cw_buf_json_string(&json, loc.has_name ? loc.name : NULL);
   if (loc.has_name || loc.has_block)
     cw_buf_printf(&json, ",\"offset\":%zu", loc.offset);

@@ -80,6 +80,7 @@ struct cw_race_finding {
   uintptr_t addr;
   size_t size;
   struct cw_race_access current, previous; /* each stack also carries the locks held (race.h) */
+  bool sampled; /* found by sampled watchpoints (src/sample), not by instrumentation */
 };
 
 void cw_report_init(void);

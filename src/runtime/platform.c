@@ -64,6 +64,30 @@ void cw_sleep_ms(unsigned ms)
   errno = saved_errno;
 }
 
+void cw_sleep_until_ns(uint64_t deadline)
+{
+  struct timespec ts = {(time_t)(deadline / 1000000000u), (long)(deadline % 1000000000u)};
+  int saved_errno = errno;
+  while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR) {
+  }
+  errno = saved_errno;
+}
+
+void cw_futex_wait_ns(_Atomic uint32_t *addr, uint32_t expected, uint64_t ns)
+{
+  struct timespec ts = {(time_t)(ns / 1000000000u), (long)(ns % 1000000000u)};
+  int saved_errno = errno;
+  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, &ts, NULL, 0);
+  errno = saved_errno;
+}
+
+void cw_futex_wake_all(_Atomic uint32_t *addr)
+{
+  int saved_errno = errno;
+  syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+  errno = saved_errno;
+}
+
 int cw_write_all(int fd, const void *buf, size_t len)
 {
   int saved_errno = errno;

@@ -29,6 +29,11 @@ void cw_lock_reset(cw_lock_t *l);
 pid_t cw_gettid(void);
 uint64_t cw_now_ns(void);
 void cw_sleep_ms(unsigned ms);
+/* Sleep until CLOCK_MONOTONIC reaches deadline (ns); async-signal-safe. */
+void cw_sleep_until_ns(uint64_t deadline);
+/* Wait while *addr == expected, at most ns; and wake every waiter. Both keep errno. */
+void cw_futex_wait_ns(_Atomic uint32_t *addr, uint32_t expected, uint64_t ns);
+void cw_futex_wake_all(_Atomic uint32_t *addr);
 
 /* Write all of buf (retrying short writes and EINTR); returns 0 or -1. Keeps errno. */
 int cw_write_all(int fd, const void *buf, size_t len);

@@ -7,6 +7,7 @@
 #include "../engine.h"
 #include "../lockorder/lockorder.h"
 #include "../report/report.h"
+#include "../sample/sample.h"
 #include "../stack/stack.h"
 #include "../stack/symbolize.h"
 #include "../waits/waits.h"
@@ -16,6 +17,11 @@
 #include "thread.h"
 
 static _Atomic int start_state; /* 0 not started, 1 starting, 2 done */
+static cw_spawn_fn spawner;
+
+void cw_set_spawner(cw_spawn_fn spawn) { spawner = spawn; }
+
+int cw_spawn_internal(void *(*fn)(void *), void *arg) { return spawner ? spawner(fn, arg) : -1; }
 
 const char *cw_lock_kind_name(enum cw_lock_kind kind)
 {
@@ -58,6 +64,7 @@ void cw_runtime_start(void)
   cw_symbolizer_init();
   cw_report_init();
   cw_threads_init_main();
+  cw_sample_startup();
   atomic_store(&start_state, 2);
   cw_ready = true;
   if (cw_opt.verbosity >= 1)
@@ -66,6 +73,7 @@ void cw_runtime_start(void)
 
 int cw_exit_status(int status)
 {
+  cw_sample_at_exit();
   if (cw_opt.exitcode && cw_report_findings() > 0)
     return (int)cw_opt.exitcode;
   return status;
@@ -76,6 +84,7 @@ int cw_exit_status(int status)
 void cw_fork_prepare(void)
 {
   cw_runtime_enter();
+  cw_sample_prefork();
   cw_report_prefork();
   cw_lockorder_prefork();
   cw_objects_prefork();
@@ -92,6 +101,7 @@ void cw_fork_parent(void)
   cw_objects_postfork(0);
   cw_lockorder_postfork(0);
   cw_report_postfork(0);
+  cw_sample_postfork(0);
   cw_runtime_leave();
 }
 
@@ -103,6 +113,7 @@ void cw_fork_child(void)
   cw_objects_postfork(1);
   cw_lockorder_postfork(1);
   cw_report_postfork(1);
+  cw_sample_postfork(1);
   cw_symbolizer_postfork_child();
   cw_runtime_leave();
   cw_waits_postfork_child();

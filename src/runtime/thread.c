@@ -7,6 +7,7 @@
 #include "../engine.h"
 #include "../misuse/misuse.h"
 #include "../race/race.h"
+#include "../sample/sample.h"
 #include "../stack/stack.h"
 
 __thread struct cw_tls cw_tls __attribute__((tls_model("initial-exec")));
@@ -82,6 +83,7 @@ struct cw_thread_start *cw_thread_prepare(void *(*fn)(void *), void *arg, uintpt
   struct cw_thread *self = cw_thread_current();
   if (!self)
     return NULL;
+  cw_sample_thread_creating();
   struct cw_thread_start *s = cw_alloc(sizeof *s);
   s->thread = new_thread(self->id, cw_stack_capture(pc));
   cw_race_thread_created(self, s->thread);
@@ -122,6 +124,7 @@ void *cw_thread_trampoline(void *start)
   s.thread->alive = true;
   record_stack_bounds(s.thread);
   cw_race_thread_started(s.thread);
+  cw_sample_thread_started(s.thread);
   if (exit_key_ok)
     pthread_setspecific(exit_key, s.thread);
   void *ret = s.fn(s.arg);
@@ -149,6 +152,7 @@ void cw_thread_exiting(void)
   if (!t || !t->alive)
     return;
   cw_tls.active = NULL;
+  cw_sample_thread_exiting(t);
   cw_lock_acquire(&registry_lock);
   t->alive = false;
   t->exited_holding = holds_real_locks(t);

@@ -27,11 +27,9 @@
 #define MAX_WAITERS 64
 #define UNWIND_MAX 128
 
-static cw_spawn_fn spawner;
 static _Atomic int watchdog_state; /* 0 not started, 1 running */
 static pid_t watchdog_tid;
 
-void cw_waits_set_spawner(cw_spawn_fn spawn) { spawner = spawn; }
 
 /* ---- what the watchdog knows of each thread between ticks ---- */
 
@@ -499,7 +497,7 @@ static void *watchdog_main(void *arg)
 
 void cw_watchdog_ensure(void)
 {
-  if (CW_LIKELY(atomic_load_explicit(&watchdog_state, memory_order_relaxed)) || !spawner ||
+  if (CW_LIKELY(atomic_load_explicit(&watchdog_state, memory_order_relaxed)) ||
       !cw_opt.detect_deadlocks)
     return;
   int expected = 0;
@@ -507,7 +505,7 @@ void cw_watchdog_ensure(void)
     return;
   int saved_errno = errno;
   cw_runtime_enter();
-  if (spawner(watchdog_main, NULL) != 0)
+  if (cw_spawn_internal(watchdog_main, NULL) != 0)
     atomic_store(&watchdog_state, 0);
   cw_runtime_leave();
   errno = saved_errno;

@@ -1,0 +1,774 @@
+/* The sampler: which locations are watched when, the trap handler that records accesses and
+ * holds a thread, and the judgement of each window. See sample.h for the method.
+ *
+ * Concurrency. Windows are filled by the trap handler in program threads (lock-free: a
+ * handler may interrupt a thread anywhere in program code) and read by the sampler thread only
+ * after the window is closed and no handler is inside it any more. watch_lock guards every
+ * thread's watchpoint fds, so an fd is never used after its thread closed it. */
+#include "sample.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <ucontext.h>
+#include <unistd.h>
+
+#include "../engine.h"
+#include "../race/race.h"
+#include "../report/report.h"
+#include "../runtime/alloc.h"
+#include "../runtime/hash.h"
+#include "../runtime/objects.h"
+#include "../runtime/options.h"
+#include "../stack/stack.h"
+#include "candidates.h"
+#include "decode.h"
+#include "hwwatch.h"
+
+#define MAX_TRAPS 32
+#define TRAP_FRAMES 32
+#define TRAP_LOCKS 4
+/* Accesses only recorded before a thread may be held: they show polling (a flag read again
+ * and again by one instruction) before anything could be blamed. */
+#define LEARNING_TRAPS 2
+#define HOLD_DONE UINT32_MAX
+/* Bound on watchpoint fds, so that a program with many threads keeps its own fds. */
+#define MAX_WATCH_FDS 256
+
+struct trap {
+  _Atomic uint32_t done; /* 1: the record below is complete */
+  uint32_t thread;
+  uintptr_t next_pc; /* where the accessing instruction ended */
+  greg_t regs[NGREG];
+  bool held;        /* this access is the one whose thread was held */
+  bool during_hold; /* it came while another thread was held at this location */
+  uint8_t nframes, nlocks;
+  uintptr_t frames[TRAP_FRAMES];
+  uintptr_t locks[TRAP_LOCKS]; /* address | kind, as in race.h's lock records */
+};
+
+struct window {
+  _Atomic uintptr_t addr;     /* the watched word; 0: closed, traps are ignored */
+  _Atomic uint32_t ntraps;    /* traps claimed (may exceed the budget) */
+  _Atomic uint32_t holder;    /* id of the held thread, 0 before a hold, HOLD_DONE after */
+  _Atomic uint32_t handlers;  /* trap handlers inside this window now */
+  struct trap traps[MAX_TRAPS];
+  int cand;                   /* the sampler's candidate index, -1 if none */
+};
+
+static struct window windows[CW_WATCH_SLOTS];
+static _Atomic uint32_t sampler_wake; /* bumped when a window's budget is used up */
+static _Atomic uint64_t next_hold_ns; /* holds before this time are skipped (duty bound) */
+
+static cw_lock_t watch_lock = CW_LOCK_INIT;
+static _Atomic int sampler_state; /* 0 not started, 1 running, 2 unavailable or off */
+static bool heap_recorded_since_start;
+static int watch_fds_open;
+
+/* ---- the trap handler (async-signal context) ---- */
+
+static int slot_of_fd(const struct cw_thread *t, int fd)
+{
+  for (int k = 0; k < CW_WATCH_SLOTS; k++)
+    if (t->watch_fd[k] == fd + 1)
+      return k;
+  return -1;
+}
+
+/* A hold starts only if the share of time spent holding stays under the option's bound. */
+static bool may_hold(uint64_t now)
+{
+  uint64_t next = atomic_load_explicit(&next_hold_ns, memory_order_relaxed);
+  if (now < next)
+    return false;
+  uint64_t hold = (uint64_t)cw_opt.race_sample_hold_us * 1000u;
+  return atomic_compare_exchange_strong(&next_hold_ns, &next, now + hold * 100u / (uint64_t)cw_opt.race_sample_hold_percent);
+}
+
+static void record_stack(struct trap *tr, uintptr_t next_pc)
+{
+  struct cw_unwound frames[TRAP_FRAMES + 16];
+  size_t n = cw_unwind(frames, CW_ARRAY_LEN(frames)), start = n;
+  for (size_t i = 0; i < n; i++)
+    if (frames[i].pc == next_pc) { /* the interrupted frame; above it: the handler */
+      start = i;
+      break;
+    }
+  size_t keep = 0;
+  if (start == n) /* not found (no unwind info): at least the access itself */
+    tr->frames[keep++] = next_pc;
+  for (size_t i = start; i < n && keep < TRAP_FRAMES; i++)
+    tr->frames[keep++] = frames[i].pc;
+  tr->nframes = (uint8_t)keep;
+}
+
+static void record_locks(struct trap *tr, const struct cw_thread *t)
+{
+  uint8_t n = 0;
+  for (uint32_t i = 0; i < t->nheld && n < TRAP_LOCKS; i++)
+    if (!(t->held[i].flags & CW_HELD_PENDING))
+      tr->locks[n++] = (uintptr_t)t->held[i].lock | t->held[i].kind;
+  tr->nlocks = n;
+}
+
+static void hold(struct window *w)
+{
+  cw_sleep_until_ns(cw_now_ns() + (uint64_t)cw_opt.race_sample_hold_us * 1000u);
+  atomic_store(&w->holder, HOLD_DONE);
+}
+
+static void record_trap(struct window *w, struct cw_thread *t, const ucontext_t *uc)
+{
+  uintptr_t next_pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  if (!cw_candidates_program_pc(next_pc))
+    return; /* libc, the loader, concwatch: not the program's access */
+  uint32_t i = atomic_fetch_add(&w->ntraps, 1);
+  if (i >= (uint32_t)cw_opt.race_sample_traps) {
+    if (i == (uint32_t)cw_opt.race_sample_traps) {
+      atomic_fetch_add(&sampler_wake, 1);
+      cw_futex_wake_all(&sampler_wake);
+    }
+    return;
+  }
+  struct trap *tr = &w->traps[i];
+  tr->thread = t->id;
+  tr->next_pc = next_pc;
+  memcpy(tr->regs, uc->uc_mcontext.gregs, sizeof tr->regs);
+  uint32_t holder = atomic_load(&w->holder);
+  tr->during_hold = holder != 0 && holder != HOLD_DONE && holder != t->id;
+  uint32_t none = 0;
+  tr->held = !holder && i >= LEARNING_TRAPS && may_hold(cw_now_ns()) &&
+             atomic_compare_exchange_strong(&w->holder, &none, t->id);
+  if (tr->held || tr->during_hold) {
+    record_stack(tr, next_pc);
+    record_locks(tr, t);
+  }
+  atomic_store_explicit(&tr->done, 1, memory_order_release);
+  if (tr->held)
+    hold(w);
+}
+
+static void on_trap(int sig, siginfo_t *info, void *uctx)
+{
+  (void)sig;
+  int saved_errno = errno;
+  struct cw_thread *t = cw_tls.thread;
+  int k = t ? slot_of_fd(t, info->si_fd) : -1;
+  if (k >= 0) {
+    struct window *w = &windows[k];
+    atomic_fetch_add(&w->handlers, 1);
+    if (atomic_load(&w->addr))
+      record_trap(w, t, uctx);
+    atomic_fetch_sub(&w->handlers, 1);
+  }
+  errno = saved_errno;
+}
+
+/* ---- watchpoints of every thread ---- */
+
+static void open_watchpoints(struct cw_thread *t)
+{
+  for (int k = 0; k < cw_opt.race_sample_slots; k++) {
+    if (t->watch_fd[k] || watch_fds_open >= MAX_WATCH_FDS)
+      continue;
+    int fd = cw_hwwatch_open(t->tid);
+    if (fd < 0)
+      return;
+    t->watch_fd[k] = fd + 1;
+    watch_fds_open++;
+    uintptr_t addr = atomic_load(&windows[k].addr);
+    if (addr)
+      cw_hwwatch_move(fd, addr);
+  }
+}
+
+static void close_watchpoints(struct cw_thread *t)
+{
+  for (int k = 0; k < CW_WATCH_SLOTS; k++)
+    if (t->watch_fd[k]) {
+      cw_hwwatch_close(t->watch_fd[k] - 1);
+      t->watch_fd[k] = 0;
+      watch_fds_open--;
+    }
+}
+
+struct arm_request {
+  int slot;
+  uintptr_t addr; /* 0: disable */
+};
+
+static void arm_thread(struct cw_thread *t, void *arg)
+{
+  const struct arm_request *r = arg;
+  int fd = t->watch_fd[r->slot] - 1;
+  if (!t->alive || fd < 0)
+    return;
+  if (r->addr)
+    cw_hwwatch_move(fd, r->addr);
+  else
+    cw_hwwatch_disable(fd);
+}
+
+/* Under watch_lock. */
+static void arm_everywhere(int slot, uintptr_t addr)
+{
+  struct arm_request r = {slot, addr};
+  cw_threads_lock();
+  cw_threads_foreach(arm_thread, &r);
+  cw_threads_unlock();
+}
+
+/* ---- candidates: the words that may be watched ---- */
+
+#define CAND_SYNC 1u     /* accessed atomically or polled: a synchronization variable */
+#define CAND_REPORTED 2u /* a race was reported here */
+#define CAND_SHARED 4u   /* seen accessed by two threads */
+
+struct candidate {
+  uintptr_t addr;
+  uintptr_t block; /* heap: the block's start (checked alive before watching); 0: global */
+  uint32_t next_round;
+  uint8_t flags, backoff;
+  UT_hash_handle hh;
+};
+
+#define MAX_CANDIDATES 65536
+#define HOT_MAX 16
+static struct candidate *cands;
+static size_t ncands, cands_cap;
+static struct candidate *cand_index; /* by addr */
+static size_t cursor;
+static int hot[HOT_MAX];
+static size_t nhot;
+static uint32_t round_no;
+static uint64_t heap_cursor;
+
+static void add_candidate(uintptr_t addr, uintptr_t block)
+{
+  addr &= ~(uintptr_t)7;
+  struct candidate *c;
+  HASH_FIND(hh, cand_index, &addr, sizeof addr, c);
+  if (c) {
+    c->block = block; /* memory reused by a new block: its history starts again */
+    if (block)
+      c->flags = 0;
+    c->backoff = 0;
+    c->next_round = 0;
+    return;
+  }
+  if (ncands == MAX_CANDIDATES)
+    return;
+  /* The array moves when it grows: rebuild the index over it. */
+  if (ncands == cands_cap) {
+    HASH_CLEAR(hh, cand_index);
+    CW_GROW(cands, cands_cap, ncands + 1);
+    for (size_t i = 0; i < ncands; i++)
+      HASH_ADD(hh, cand_index, addr, sizeof cands[i].addr, &cands[i]);
+  }
+  c = &cands[ncands++];
+  memset(c, 0, sizeof *c);
+  c->addr = addr;
+  c->block = block;
+  HASH_ADD(hh, cand_index, addr, sizeof c->addr, c);
+}
+
+/* The words of an object worth watching: all of a small one (a struct's fields), a spread of
+ * a large one (an array). */
+static void add_object(uintptr_t start, size_t size, uintptr_t block)
+{
+  uintptr_t first = start & ~(uintptr_t)7, end = start + size;
+  size_t words = (end - first + 7) / 8;
+  if (words <= 16) {
+    for (size_t i = 0; i < words; i++)
+      add_candidate(first + i * 8, block);
+    return;
+  }
+  for (size_t i = 0; i < 8; i++)
+    add_candidate(first + i * 8, block);
+  for (size_t i = 1; i <= 8; i++)
+    add_candidate(first + (words * i / 9) * 8, block);
+}
+
+static void add_globals(void)
+{
+  const struct cw_global *g;
+  size_t n = cw_candidates_globals(&g);
+  for (size_t i = 0; i < n; i++)
+    add_object(g[i].addr, g[i].size, 0);
+}
+
+static void add_new_heap_blocks(void)
+{
+  struct cw_heap_block blocks[64];
+  size_t n;
+  while ((n = cw_heap_new_blocks(&heap_cursor, blocks, CW_ARRAY_LEN(blocks))) > 0)
+    for (size_t i = 0; i < n; i++)
+      add_object(blocks[i].addr, blocks[i].size, blocks[i].addr);
+}
+
+static size_t object_size(uint8_t kind)
+{
+  switch (kind) {
+  case CW_OBJ_MUTEX: return sizeof(pthread_mutex_t);
+  case CW_OBJ_RWLOCK: return sizeof(pthread_rwlock_t);
+  case CW_OBJ_SPIN: return sizeof(pthread_spinlock_t);
+  case CW_OBJ_SEM: return sizeof(sem_t);
+  case CW_OBJ_COND: return sizeof(pthread_cond_t);
+  default: return sizeof(pthread_barrier_t);
+  }
+}
+
+/* Whether the word is part of a lock, semaphore, condition or barrier the program initialized:
+ * only libc touches those, and they are synchronization, not data. */
+static bool in_sync_object(uintptr_t addr)
+{
+  const size_t reach = 64; /* no pthread object is larger */
+  if (!cw_objects_may_be_in((const void *)(addr - reach), reach + 8))
+    return false;
+  struct cw_object found[8];
+  size_t n = cw_objects_in((const void *)(addr - reach), reach + 8, found, 8);
+  for (size_t i = 0; i < n; i++)
+    if (addr + 8 > found[i].addr && addr < found[i].addr + object_size(found[i].kind))
+      return true;
+  return false;
+}
+
+static bool watchable(const struct candidate *c)
+{
+  if (c->flags & (CAND_SYNC | CAND_REPORTED))
+    return false;
+  if (c->block && !cw_heap_live(c->block))
+    return false;
+  return !in_sync_object(c->addr);
+}
+
+static bool chosen_already(int idx, const int *chosen, int n)
+{
+  for (int i = 0; i < n; i++)
+    if (chosen[i] == idx)
+      return true;
+  return false;
+}
+
+/* Up to `slots` candidates for this round: locations seen shared first, then the next ones
+ * round-robin whose back-off has passed. */
+static int choose(int *chosen, int slots)
+{
+  int n = 0;
+  for (size_t i = 0; i < nhot && n < slots; i++) {
+    struct candidate *c = &cands[hot[i]];
+    if (c->next_round <= round_no && watchable(c) && !chosen_already(hot[i], chosen, n))
+      chosen[n++] = hot[i];
+  }
+  for (size_t scanned = 0; scanned < ncands && scanned < 4096 && n < slots; scanned++) {
+    size_t i = cursor++ % ncands;
+    struct candidate *c = &cands[i];
+    if (c->next_round <= round_no && watchable(c) && !chosen_already((int)i, chosen, n))
+      chosen[n++] = (int)i;
+  }
+  return n;
+}
+
+static void mark_hot(int idx)
+{
+  for (size_t i = 0; i < nhot; i++)
+    if (hot[i] == idx)
+      return;
+  if (nhot < HOT_MAX)
+    hot[nhot++] = idx;
+  else
+    hot[round_no % HOT_MAX] = idx;
+}
+
+/* ---- judging a window ---- */
+
+struct access {
+  const struct trap *trap;
+  struct cw_access_kind kind;
+};
+
+static void classify(const struct trap *tr, uintptr_t watched, struct access *a)
+{
+  uintptr_t lo, hi;
+  a->trap = tr;
+  if (!cw_candidates_code_range(tr->next_pc, &lo, &hi))
+    lo = hi = 0;
+  cw_decode_access(tr->next_pc, watched, tr->regs, lo, hi, &a->kind);
+}
+
+static cw_stack_id intern_access(const struct access *a)
+{
+  uintptr_t pcs[TRAP_FRAMES + 1 + TRAP_LOCKS];
+  size_t n = 0;
+  for (size_t i = 0; i < a->trap->nframes; i++)
+    pcs[n++] = a->trap->frames[i];
+  if (n)
+    pcs[0] = a->kind.pc + 1; /* frames are symbolized as return addresses (pc - 1) */
+  if (a->trap->nlocks)
+    pcs[n++] = CW_RACE_LOCKS_MARK;
+  for (size_t i = 0; i < a->trap->nlocks; i++)
+    pcs[n++] = a->trap->locks[i];
+  return cw_stack_intern(pcs, n);
+}
+
+static void report(uintptr_t addr, const struct access *earlier, const struct access *later)
+{
+  struct cw_race_finding f = {0};
+  f.addr = addr;
+  uint8_t earlier_size = earlier->kind.size ? earlier->kind.size : 8, later_size = later->kind.size ? later->kind.size : 8;
+  f.size = later_size;
+  f.sampled = true;
+  f.previous = (struct cw_race_access){earlier->trap->thread, earlier->kind.write, false, earlier_size,
+                                       intern_access(earlier)};
+  f.current = (struct cw_race_access){later->trap->thread, later->kind.write, false, later_size, intern_access(later)};
+  cw_report_race(&f);
+}
+
+/* Two reads of the location by the same instruction in a row, with no write of that thread
+ * between: the code re-reads it on purpose, i.e. it polls a flag that another thread sets
+ * (compilers re-read memory in a loop only for atomic or volatile objects). */
+static bool polled(const struct access *acc, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++) {
+      if (acc[j].trap->thread != acc[i].trap->thread)
+        continue;
+      if (!acc[i].kind.write && !acc[j].kind.write && acc[i].kind.pc == acc[j].kind.pc)
+        return true;
+      break; /* only the thread's next access counts */
+    }
+  return false;
+}
+
+static void judge(struct window *w, uintptr_t addr, struct candidate *c, int idx)
+{
+  uint32_t n = atomic_load(&w->ntraps);
+  if (n > (uint32_t)cw_opt.race_sample_traps)
+    n = (uint32_t)cw_opt.race_sample_traps;
+  struct access acc[MAX_TRAPS];
+  size_t count = 0;
+  int held = -1;
+  uint32_t first_thread = 0;
+  bool shared = false;
+  for (uint32_t i = 0; i < n; i++) {
+    const struct trap *tr = &w->traps[i];
+    if (!atomic_load_explicit(&tr->done, memory_order_acquire))
+      continue;
+    classify(tr, addr, &acc[count]);
+    if (acc[count].kind.atomic)
+      c->flags |= CAND_SYNC;
+    if (!first_thread)
+      first_thread = tr->thread;
+    else if (tr->thread != first_thread)
+      shared = true;
+    if (tr->held)
+      held = (int)count;
+    count++;
+  }
+  if (count == 0)
+    c->next_round = round_no + (1u << (c->backoff < 8 ? c->backoff++ : 8));
+  else if (!shared)
+    c->next_round = round_no + (1u << (c->backoff < 5 ? c->backoff++ : 5));
+  else {
+    c->flags |= CAND_SHARED;
+    c->next_round = round_no + 1;
+    mark_hot(idx);
+  }
+  if (count && polled(acc, count))
+    c->flags |= CAND_SYNC;
+  if (held < 0 || (c->flags & CAND_SYNC))
+    return;
+  for (size_t i = 0; i < count; i++) {
+    const struct access *a = &acc[i];
+    if (a->trap->during_hold && (a->kind.write || acc[held].kind.write)) {
+      c->flags |= CAND_REPORTED;
+      report(addr, &acc[held], a);
+      return;
+    }
+  }
+}
+
+/* ---- windows ---- */
+
+static void reset_window(struct window *w)
+{
+  for (int i = 0; i < MAX_TRAPS; i++)
+    atomic_store(&w->traps[i].done, 0);
+  atomic_store(&w->ntraps, 0);
+  atomic_store(&w->holder, 0);
+  w->cand = -1;
+}
+
+/* Choose this round's locations and watch them in every thread. */
+static void open_windows(void)
+{
+  add_new_heap_blocks();
+  int chosen[CW_WATCH_SLOTS];
+  int n = choose(chosen, (int)cw_opt.race_sample_slots);
+  cw_lock_acquire(&watch_lock);
+  for (int k = 0; k < n; k++) {
+    struct window *w = &windows[k];
+    reset_window(w);
+    w->cand = chosen[k];
+    atomic_store(&w->addr, cands[chosen[k]].addr);
+    arm_everywhere(k, cands[chosen[k]].addr);
+  }
+  cw_lock_release(&watch_lock);
+}
+
+static bool holding(void)
+{
+  for (int k = 0; k < CW_WATCH_SLOTS; k++) {
+    uint32_t h = atomic_load(&windows[k].holder);
+    if (h && h != HOLD_DONE)
+      return true;
+  }
+  return false;
+}
+
+/* Stop watching; wait for handlers still inside (a held thread) before reading the records. */
+static void close_windows(uintptr_t addrs[CW_WATCH_SLOTS])
+{
+  cw_lock_acquire(&watch_lock);
+  for (int k = 0; k < CW_WATCH_SLOTS; k++) {
+    addrs[k] = atomic_exchange(&windows[k].addr, 0);
+    if (addrs[k])
+      arm_everywhere(k, 0);
+  }
+  cw_lock_release(&watch_lock);
+  for (int k = 0; k < CW_WATCH_SLOTS; k++)
+    while (atomic_load(&windows[k].handlers))
+      cw_sleep_until_ns(cw_now_ns() + 50000);
+}
+
+/* Rounds and the exit flush both close and judge windows: one at a time. */
+static cw_lock_t round_lock = CW_LOCK_INIT;
+static bool stopped; /* the process is exiting: the last windows were judged */
+
+static void wait_for_window_end(uint64_t start)
+{
+  uint64_t window = (uint64_t)cw_opt.race_sample_window_ms * 1000000u;
+  for (;;) { /* until the window is over (or a budget used up) and nobody is held */
+    uint64_t now = cw_now_ns();
+    if (now >= start + window && !holding())
+      break;
+    uint32_t seen = atomic_load(&sampler_wake);
+    uint32_t full = 0;
+    for (int k = 0; k < CW_WATCH_SLOTS; k++)
+      full += atomic_load(&windows[k].addr) &&
+              atomic_load(&windows[k].ntraps) >= (uint32_t)cw_opt.race_sample_traps;
+    if (full && !holding())
+      break;
+    cw_futex_wait_ns(&sampler_wake, seen, now < start + window ? start + window - now : 100000);
+  }
+  /* A moment for the held thread to access again after its release (a polling loop's next
+   * read is what clears a flag of suspicion). */
+  cw_sleep_until_ns(cw_now_ns() + 100000);
+}
+
+/* Under round_lock. */
+static void close_and_judge(void)
+{
+  uintptr_t addrs[CW_WATCH_SLOTS];
+  close_windows(addrs);
+  for (int k = 0; k < CW_WATCH_SLOTS; k++)
+    if (addrs[k] && windows[k].cand >= 0)
+      judge(&windows[k], addrs[k], &cands[windows[k].cand], windows[k].cand);
+  round_no++;
+}
+
+/* Libraries loaded since the start: their code and globals. */
+static void rescan_modules(void)
+{
+  const struct cw_global *g;
+  size_t before = cw_candidates_globals(&g);
+  cw_candidates_scan_modules();
+  size_t after = cw_candidates_globals(&g);
+  for (size_t i = before; i < after; i++)
+    add_object(g[i].addr, g[i].size, 0);
+}
+
+/* One round: the windows opened at `start` are judged, the next ones open a period later. */
+static bool run_round(uint64_t start)
+{
+  wait_for_window_end(start);
+  cw_lock_acquire(&round_lock);
+  if (!stopped)
+    close_and_judge();
+  cw_lock_release(&round_lock);
+  uint64_t period = (uint64_t)cw_opt.race_sample_period_ms * 1000000u;
+  if (cw_now_ns() < start + period)
+    cw_sleep_until_ns(start + period);
+  cw_lock_acquire(&round_lock);
+  bool go_on = !stopped;
+  if (go_on) {
+    if (round_no % 256 == 0)
+      rescan_modules();
+    open_windows();
+  }
+  cw_lock_release(&round_lock);
+  return go_on;
+}
+
+static void *sampler_main(void *arg)
+{
+  (void)arg;
+  cw_runtime_enter(); /* this thread is concwatch's: never tracked */
+  prctl(PR_SET_NAME, "concwatch-samp", 0, 0, 0);
+  while (run_round(cw_now_ns())) {
+  }
+  return NULL;
+}
+
+/* ---- life cycle ---- */
+
+static const char *install_handler(void)
+{
+  struct sigaction sa, old;
+  if (sigaction(CW_WATCH_SIGNAL, NULL, &old) != 0)
+    return "its signal cannot be installed";
+  if ((old.sa_flags & SA_SIGINFO) ? old.sa_sigaction != NULL : old.sa_handler != SIG_DFL)
+    return "the program handles the signal concwatch would use (SIGRTMAX-3)";
+  memset(&sa, 0, sizeof sa);
+  sa.sa_sigaction = on_trap;
+  sa.sa_flags = SA_SIGINFO | SA_RESTART;
+  sigemptyset(&sa.sa_mask);
+  return sigaction(CW_WATCH_SIGNAL, &sa, NULL) == 0 ? NULL : "its signal cannot be installed";
+}
+
+void cw_sample_startup(void)
+{
+  if (!cw_opt.race_sampling)
+    return;
+  if (cw_candidates_scan_modules())
+    cw_heap_tracking = true;
+  heap_recorded_since_start = cw_heap_tracking;
+}
+
+static void say_off(const char *why)
+{
+  char msg[256];
+  snprintf(msg, sizeof msg, "race sampling is off: %s; the other detectors keep running", why);
+  cw_report_warning(msg);
+}
+
+static void start_sampling(void)
+{
+  /* Instrumented programs have the complete detector (src/race). */
+  if (cw_race_enabled || !heap_recorded_since_start) {
+    cw_heap_tracking = false;
+    return;
+  }
+  const char *why = cw_hwwatch_unavailable();
+  if (!why && !cw_decode_init())
+    why = "the instruction decoder (capstone) could not be set up";
+  if (!why)
+    why = install_handler();
+  if (why) {
+    cw_heap_tracking = false;
+    say_off(why);
+    return;
+  }
+  add_globals();
+  for (int k = 0; k < CW_WATCH_SLOTS; k++)
+    reset_window(&windows[k]);
+  struct cw_thread *self = cw_tls.thread;
+  cw_lock_acquire(&watch_lock);
+  if (self)
+    open_watchpoints(self);
+  cw_lock_release(&watch_lock);
+  open_windows(); /* the first round starts now: a short program may be over in a millisecond */
+  if (cw_spawn_internal(sampler_main, NULL) != 0) {
+    say_off("its thread could not be started");
+    uintptr_t addrs[CW_WATCH_SLOTS];
+    close_windows(addrs);
+    cw_heap_tracking = false;
+  }
+}
+
+void cw_sample_thread_creating(void)
+{
+  if (CW_LIKELY(atomic_load_explicit(&sampler_state, memory_order_relaxed)) || !cw_opt.race_sampling)
+    return;
+  int expected = 0;
+  if (!atomic_compare_exchange_strong(&sampler_state, &expected, 1))
+    return;
+  int saved_errno = errno;
+  cw_runtime_enter();
+  start_sampling();
+  if (!cw_heap_tracking)
+    atomic_store(&sampler_state, 2);
+  cw_runtime_leave();
+  errno = saved_errno;
+}
+
+void cw_sample_thread_started(struct cw_thread *t)
+{
+  if (atomic_load_explicit(&sampler_state, memory_order_relaxed) != 1 || !cw_heap_tracking)
+    return;
+  cw_lock_acquire(&watch_lock);
+  open_watchpoints(t);
+  cw_lock_release(&watch_lock);
+}
+
+void cw_sample_thread_exiting(struct cw_thread *t)
+{
+  if (!t->watch_fd[0] && !t->watch_fd[1] && !t->watch_fd[2] && !t->watch_fd[3])
+    return;
+  cw_lock_acquire(&watch_lock);
+  close_watchpoints(t);
+  cw_lock_release(&watch_lock);
+}
+
+void cw_sample_at_exit(void)
+{
+  if (atomic_load(&sampler_state) != 1)
+    return;
+  cw_runtime_enter();
+  cw_lock_acquire(&round_lock);
+  if (!stopped) {
+    stopped = true;
+    close_and_judge();
+  }
+  cw_lock_release(&round_lock);
+  cw_runtime_leave();
+}
+
+bool cw_sample_find_block(uintptr_t addr, uintptr_t *start, size_t *size, uintptr_t *alloc_pc)
+{
+  return cw_heap_tracking && cw_heap_find(addr, start, size, alloc_pc);
+}
+
+void cw_sample_prefork(void) { cw_lock_acquire(&watch_lock); }
+
+static void forget_fds(struct cw_thread *t, void *arg)
+{
+  (void)arg;
+  close_watchpoints(t);
+}
+
+void cw_sample_postfork(int in_child)
+{
+  if (!in_child) {
+    cw_lock_release(&watch_lock);
+    return;
+  }
+  /* The child has one thread and no sampler; the fds watch the parent's threads. */
+  cw_lock_reset(&watch_lock);
+  cw_threads_lock();
+  cw_threads_foreach(forget_fds, NULL);
+  cw_threads_unlock();
+  watch_fds_open = 0;
+  for (int k = 0; k < CW_WATCH_SLOTS; k++) {
+    atomic_store(&windows[k].addr, 0);
+    atomic_store(&windows[k].handlers, 0);
+  }
+  if (atomic_load(&sampler_state) == 1)
+    atomic_store(&sampler_state, 0); /* a thread created in the child starts it again */
+  next_hold_ns = 0;
+}
