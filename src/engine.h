@@ -23,6 +23,10 @@ void cw_runtime_start(void);
 typedef int (*cw_spawn_fn)(void *(*fn)(void *), void *arg);
 void cw_set_spawner(cw_spawn_fn spawn);
 int cw_spawn_internal(void *(*fn)(void *), void *arg);
+/* concwatch's own threads, counted by themselves (the watchdog tells them from the program's). */
+void cw_internal_thread_started(void);
+void cw_internal_thread_ended(void);
+int cw_internal_thread_count(void);
 
 /* Locks. `pc` is the return address of the intercepted call and `sp` the caller's stack
  * pointer at that call (see CW_CALLER in interpose/interpose.h). */

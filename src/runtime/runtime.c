@@ -23,6 +23,12 @@ void cw_set_spawner(cw_spawn_fn spawn) { spawner = spawn; }
 
 int cw_spawn_internal(void *(*fn)(void *), void *arg) { return spawner ? spawner(fn, arg) : -1; }
 
+static _Atomic int internal_threads;
+
+void cw_internal_thread_started(void) { atomic_fetch_add(&internal_threads, 1); }
+void cw_internal_thread_ended(void) { atomic_fetch_sub(&internal_threads, 1); }
+int cw_internal_thread_count(void) { return atomic_load(&internal_threads); }
+
 const char *cw_lock_kind_name(enum cw_lock_kind kind)
 {
   static const char *names[CW_LOCK_KINDS] = {"mutex", "rwlock", "spinlock", "semaphore"};
@@ -114,6 +120,7 @@ void cw_fork_child(void)
   cw_lockorder_postfork(1);
   cw_report_postfork(1);
   cw_sample_postfork(1);
+  atomic_store(&internal_threads, 0); /* they stayed in the parent */
   cw_symbolizer_postfork_child();
   cw_runtime_leave();
   cw_waits_postfork_child();

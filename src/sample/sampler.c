@@ -619,9 +619,11 @@ static void *sampler_main(void *arg)
 {
   (void)arg;
   cw_runtime_enter(); /* this thread is concwatch's: never tracked */
+  cw_internal_thread_started();
   prctl(PR_SET_NAME, "concwatch-samp", 0, 0, 0);
   while (run_round(cw_now_ns())) {
   }
+  cw_internal_thread_ended();
   return NULL;
 }
 

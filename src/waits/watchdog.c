@@ -450,7 +450,7 @@ static bool find_all_blocked(struct tick *k, struct candidate *c)
   for (size_t i = 0; i < k->nblocked; i++)
     if (k->blocked[i].wait.shared)
       return false;
-  if (os_thread_count() != k->nalive + (watchdog_tid ? 1 : 0))
+  if (os_thread_count() != k->nalive + (size_t)cw_internal_thread_count())
     return false;
   struct blocked *members[MAX_WAITERS];
   for (size_t i = 0; i < k->nblocked; i++)
@@ -483,6 +483,7 @@ static void *watchdog_main(void *arg)
   (void)arg;
   cw_runtime_enter(); /* nothing this thread does is the program's */
   watchdog_tid = cw_gettid();
+  cw_internal_thread_started();
   long period = cw_opt.deadlock_timeout_ms / 4;
   if (period < 10)
     period = 10;
