@@ -191,7 +191,7 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *self_base)
   (void)size;
   const char *name = info->dlpi_name;
   bool is_exe = !name || !name[0];
-  if ((void *)info->dlpi_addr == self_base || (!is_exe && (!strchr(name, '/') || system_path(name))))
+  if (!is_exe && ((void *)info->dlpi_addr == self_base || !strchr(name, '/') || system_path(name)))
     return 0;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *p = &info->dlpi_phdr[i];
@@ -211,8 +211,8 @@ bool cw_candidates_scan_modules(void)
 {
   Dl_info self;
   void *self_base = dladdr((void *)cw_candidates_scan_modules, &self) ? self.dli_fbase : NULL;
-  /* A non-PIE executable is loaded at address 0 bias, like nothing else: the exe is still
-   * recognised by its empty name. */
+  /* The executable is recognised by its empty name (a non-PIE one has bias 0). concwatch
+   * itself is left out, unless it is linked into the executable (the unit tests). */
   dl_iterate_phdr(module_cb, self_base);
   return atomic_load(&nranges) > 0;
 }
