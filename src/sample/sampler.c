@@ -634,7 +634,8 @@ static const char *install_handler(void)
   struct sigaction sa, old;
   if (sigaction(CW_WATCH_SIGNAL, NULL, &old) != 0)
     return "its signal cannot be installed";
-  if ((old.sa_flags & SA_SIGINFO) ? old.sa_sigaction != NULL : old.sa_handler != SIG_DFL)
+  bool ours = (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_trap; /* a forked child */
+  if (!ours && ((old.sa_flags & SA_SIGINFO) ? old.sa_sigaction != NULL : old.sa_handler != SIG_DFL))
     return "the program handles the signal concwatch would use (SIGRTMAX-3)";
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_trap;
@@ -746,7 +747,12 @@ bool cw_sample_find_block(uintptr_t addr, uintptr_t *start, size_t *size, uintpt
   return cw_heap_tracking && cw_heap_find(addr, start, size, alloc_pc);
 }
 
-void cw_sample_prefork(void) { cw_lock_acquire(&watch_lock); }
+/* Rounds first (a round takes watch_lock inside): the child must not inherit a round half done. */
+void cw_sample_prefork(void)
+{
+  cw_lock_acquire(&round_lock);
+  cw_lock_acquire(&watch_lock);
+}
 
 static void forget_fds(struct cw_thread *t, void *arg)
 {
@@ -758,10 +764,13 @@ void cw_sample_postfork(int in_child)
 {
   if (!in_child) {
     cw_lock_release(&watch_lock);
+    cw_lock_release(&round_lock);
     return;
   }
   /* The child has one thread and no sampler; the fds watch the parent's threads. */
   cw_lock_reset(&watch_lock);
+  cw_lock_reset(&round_lock);
+  stopped = false;
   cw_threads_lock();
   cw_threads_foreach(forget_fds, NULL);
   cw_threads_unlock();

@@ -92,6 +92,24 @@ class SampledRaces(ConcwatchTestCase):
         for _ in range(NEGATIVE_RUNS):
             self.assertClean(run([example("counter_mutex")], timeout=60))
 
+    def test_forked_child_samples_again(self):
+        """Sampling was running in the parent; the forked child starts its own and finds its race."""
+        for _ in range(POSITIVE_TRIES):
+            r = run([SAMPLED, "fork"], json_name="report.%p.json", timeout=60)
+            self.assertFalse(r.timed_out, "fork: hung")
+            child = int(r.stdout.split("child ")[1].split()[0])
+            parent = int(r.stdout.split("parent ")[1].split()[0])
+            self.assertEqual(set(r.reports), {f"report.{parent}.json", f"report.{child}.json"})
+            self.assertEqual(r.reports[f"report.{parent}.json"]["findings"], [], "the parent is correct")
+            found = r.reports[f"report.{child}.json"]["findings"]
+            if found:
+                self.assertEqual([f["kind"] for f in found], ["data-race"])
+                self.assertEqual(found[0]["location"]["name"], "hits")
+                self.assertEqual(found[0]["pid"], child)
+                self.assertIn("child status 66", r.stdout)
+                return
+        self.fail(f"no race in the forked child in {POSITIVE_TRIES} runs: {r.stderr}")
+
     def test_off_by_option(self):
         r = run([SAMPLED, "global", "0.1"], "race_sampling=0")
         self.assertClean(r)
