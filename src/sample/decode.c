@@ -118,6 +118,7 @@ void cw_decode_access(uintptr_t next_pc, uintptr_t watched, const greg_t *regs, 
       out->write = c.write;
       out->atomic = c.atomic;
       out->size = c.size;
+      out->address_matched = c.address_matches;
     }
   }
 }

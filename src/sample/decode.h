@@ -15,6 +15,7 @@ struct cw_access_kind {
   bool write;    /* it stores to memory (a read-modify-write counts as a write) */
   bool atomic;   /* LOCK-prefixed or XCHG with memory: an atomic read-modify-write */
   uint8_t size;  /* bytes accessed (0 when not decoded) */
+  bool address_matched; /* its operand, from the trap's registers, is the watched word */
 };
 
 /* Set up the decoder; false if capstone cannot be opened. Not thread-safe: one caller. */

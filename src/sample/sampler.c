@@ -214,13 +214,18 @@ static void arm_thread(struct cw_thread *t, void *arg)
     cw_hwwatch_disable(fd);
 }
 
+/* Time spent moving watchpoints since the sampler last looked (grows with the threads). */
+static uint64_t arm_ns;
+
 /* Under watch_lock. */
 static void arm_everywhere(int slot, uintptr_t addr)
 {
   struct arm_request r = {slot, addr};
+  uint64_t t0 = cw_now_ns();
   cw_threads_lock();
   cw_threads_foreach(arm_thread, &r);
   cw_threads_unlock();
+  arm_ns += cw_now_ns() - t0;
 }
 
 /* ---- candidates: the words that may be watched ---- */
@@ -392,13 +397,36 @@ struct access {
   struct cw_access_kind kind;
 };
 
+/* Decoded instructions by the address that follows them: a hot loop traps at the same few
+ * places window after window. Only decodings confirmed by the operand's address are kept. */
+struct decoded {
+  uintptr_t next_pc;
+  struct cw_access_kind kind;
+  UT_hash_handle hh;
+};
+static struct decoded *decoded_cache;
+static size_t ndecoded;
+
 static void classify(const struct trap *tr, uintptr_t watched, struct access *a)
 {
-  uintptr_t lo, hi;
   a->trap = tr;
+  struct decoded *d;
+  HASH_FIND(hh, decoded_cache, &tr->next_pc, sizeof tr->next_pc, d);
+  if (d) {
+    a->kind = d->kind;
+    return;
+  }
+  uintptr_t lo, hi;
   if (!cw_candidates_code_range(tr->next_pc, &lo, &hi))
     lo = hi = 0;
   cw_decode_access(tr->next_pc, watched, tr->regs, lo, hi, &a->kind);
+  if (a->kind.address_matched && ndecoded < 65536) {
+    d = cw_alloc(sizeof *d);
+    d->next_pc = tr->next_pc;
+    d->kind = a->kind;
+    HASH_ADD(hh, decoded_cache, next_pc, sizeof d->next_pc, d);
+    ndecoded++;
+  }
 }
 
 static cw_stack_id intern_access(const struct access *a)
@@ -594,6 +622,10 @@ static void rescan_modules(void)
 }
 
 /* One round: the windows opened at `start` are judged, the next ones open a period later. */
+/* Moving every thread's watchpoints stays under 1/20 of a CPU: with many threads, rounds get
+ * further apart instead. */
+#define SAMPLER_SHARE 20
+
 static bool run_round(uint64_t start)
 {
   wait_for_window_end(start);
@@ -602,6 +634,9 @@ static bool run_round(uint64_t start)
     close_and_judge();
   cw_lock_release(&round_lock);
   uint64_t period = (uint64_t)cw_opt.race_sample_period_ms * 1000000u;
+  if (period < arm_ns * SAMPLER_SHARE)
+    period = arm_ns * SAMPLER_SHARE;
+  arm_ns = 0;
   if (cw_now_ns() < start + period)
     cw_sleep_until_ns(start + period);
   cw_lock_acquire(&round_lock);
