@@ -55,10 +55,12 @@ struct trap {
 struct window {
   _Atomic uintptr_t addr;     /* the watched word; 0: closed, traps are ignored */
   _Atomic uint32_t ntraps;    /* traps claimed (may exceed the budget) */
+  _Atomic uint32_t hits;      /* every trap, the ones from libc and the loader too */
   _Atomic uint32_t holder;    /* id of the held thread, 0 before a hold, HOLD_DONE after */
   _Atomic uint32_t handlers;  /* trap handlers inside this window now */
   struct trap traps[MAX_TRAPS];
   int cand;                   /* the sampler's candidate index, -1 if none */
+  uintptr_t watched;          /* the sampler's copy of addr, kept until the window is judged */
 };
 
 static struct window windows[CW_WATCH_SLOTS];
@@ -122,17 +124,28 @@ static void hold(struct window *w)
   atomic_store(&w->holder, HOLD_DONE);
 }
 
+/* A word touched so often that its window should end now: the sampler closes it early. */
+static void window_full(void)
+{
+  atomic_fetch_add(&sampler_wake, 1);
+  cw_futex_wake_all(&sampler_wake);
+}
+
+/* Traps that are not recorded (libc's, beyond the budget) still cost a signal each: a word
+ * that libc hammers (a statically initialized mutex) ends its window after this many. */
+#define HIT_BUDGET_FACTOR 4
+
 static void record_trap(struct window *w, struct cw_thread *t, const ucontext_t *uc)
 {
   uintptr_t next_pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  if (atomic_fetch_add(&w->hits, 1) == (uint32_t)cw_opt.race_sample_traps * HIT_BUDGET_FACTOR)
+    window_full();
   if (!cw_candidates_program_pc(next_pc))
     return; /* libc, the loader, concwatch: not the program's access */
   uint32_t i = atomic_fetch_add(&w->ntraps, 1);
   if (i >= (uint32_t)cw_opt.race_sample_traps) {
-    if (i == (uint32_t)cw_opt.race_sample_traps) {
-      atomic_fetch_add(&sampler_wake, 1);
-      cw_futex_wake_all(&sampler_wake);
-    }
+    if (i == (uint32_t)cw_opt.race_sample_traps)
+      window_full();
     return;
   }
   struct trap *tr = &w->traps[i];
@@ -528,6 +541,7 @@ static void reset_window(struct window *w)
   for (int i = 0; i < MAX_TRAPS; i++)
     atomic_store(&w->traps[i].done, 0);
   atomic_store(&w->ntraps, 0);
+  atomic_store(&w->hits, 0);
   atomic_store(&w->holder, 0);
   w->cand = -1;
 }
@@ -543,32 +557,47 @@ static void open_windows(void)
     struct window *w = &windows[k];
     reset_window(w);
     w->cand = chosen[k];
+    w->watched = cands[chosen[k]].addr;
     atomic_store(&w->addr, cands[chosen[k]].addr);
     arm_everywhere(k, cands[chosen[k]].addr);
   }
   cw_lock_release(&watch_lock);
 }
 
+static bool slot_holding(int k)
+{
+  uint32_t h = atomic_load(&windows[k].holder);
+  return h && h != HOLD_DONE;
+}
+
 static bool holding(void)
 {
-  for (int k = 0; k < CW_WATCH_SLOTS; k++) {
-    uint32_t h = atomic_load(&windows[k].holder);
-    if (h && h != HOLD_DONE)
+  for (int k = 0; k < CW_WATCH_SLOTS; k++)
+    if (slot_holding(k))
       return true;
-  }
   return false;
 }
 
-/* Stop watching; wait for handlers still inside (a held thread) before reading the records. */
-static void close_windows(uintptr_t addrs[CW_WATCH_SLOTS])
+static bool slot_full(int k)
+{
+  return atomic_load(&windows[k].ntraps) >= (uint32_t)cw_opt.race_sample_traps ||
+         atomic_load(&windows[k].hits) >= (uint32_t)cw_opt.race_sample_traps * HIT_BUDGET_FACTOR;
+}
+
+/* Stop watching the slot's word in every thread (its records stay until it is judged). */
+static void retire(int k)
 {
   cw_lock_acquire(&watch_lock);
-  for (int k = 0; k < CW_WATCH_SLOTS; k++) {
-    addrs[k] = atomic_exchange(&windows[k].addr, 0);
-    if (addrs[k])
-      arm_everywhere(k, 0);
-  }
+  if (atomic_exchange(&windows[k].addr, 0))
+    arm_everywhere(k, 0);
   cw_lock_release(&watch_lock);
+}
+
+/* Stop watching; wait for handlers still inside (a held thread) before reading the records. */
+static void close_windows(void)
+{
+  for (int k = 0; k < CW_WATCH_SLOTS; k++)
+    retire(k);
   for (int k = 0; k < CW_WATCH_SLOTS; k++)
     while (atomic_load(&windows[k].handlers))
       cw_sleep_until_ns(cw_now_ns() + 50000);
@@ -586,11 +615,13 @@ static void wait_for_window_end(uint64_t start)
     if (now >= start + window && !holding())
       break;
     uint32_t seen = atomic_load(&sampler_wake);
-    uint32_t full = 0;
-    for (int k = 0; k < CW_WATCH_SLOTS; k++)
-      full += atomic_load(&windows[k].addr) &&
-              atomic_load(&windows[k].ntraps) >= (uint32_t)cw_opt.race_sample_traps;
-    if (full && !holding())
+    int open = 0;
+    for (int k = 0; k < CW_WATCH_SLOTS; k++) {
+      if (atomic_load(&windows[k].addr) && slot_full(k) && !slot_holding(k))
+        retire(k); /* a hot word: each further access would only cost a signal */
+      open += atomic_load(&windows[k].addr) != 0;
+    }
+    if (!open && !holding())
       break;
     cw_futex_wait_ns(&sampler_wake, seen, now < start + window ? start + window - now : 100000);
   }
@@ -602,11 +633,13 @@ static void wait_for_window_end(uint64_t start)
 /* Under round_lock. */
 static void close_and_judge(void)
 {
-  uintptr_t addrs[CW_WATCH_SLOTS];
-  close_windows(addrs);
-  for (int k = 0; k < CW_WATCH_SLOTS; k++)
-    if (addrs[k] && windows[k].cand >= 0)
-      judge(&windows[k], addrs[k], &cands[windows[k].cand], windows[k].cand);
+  close_windows();
+  for (int k = 0; k < CW_WATCH_SLOTS; k++) {
+    struct window *w = &windows[k];
+    if (w->watched && w->cand >= 0)
+      judge(w, w->watched, &cands[w->cand], w->cand);
+    w->watched = 0;
+  }
   round_no++;
 }
 
@@ -723,8 +756,7 @@ static void start_sampling(void)
   open_windows(); /* the first round starts now: a short program may be over in a millisecond */
   if (cw_spawn_internal(sampler_main, NULL) != 0) {
     say_off("its thread could not be started");
-    uintptr_t addrs[CW_WATCH_SLOTS];
-    close_windows(addrs);
+    close_windows();
     cw_heap_tracking = false;
   }
 }
