@@ -266,9 +266,36 @@ static size_t nhot;
 static uint32_t round_no;
 static uint64_t heap_cursor;
 
+/* The index points into the array: it is cleared before entries move, and rebuilt after. */
+static void index_all(void)
+{
+  for (size_t i = 0; i < ncands; i++)
+    HASH_ADD(hh, cand_index, addr, sizeof cands[i].addr, &cands[i]);
+}
+
+/* The table is full: forget the words of heap blocks freed since (at most once a round; only
+ * between rounds, when no window refers to a candidate by index). */
+static bool compacted_this_round;
+
+static void drop_freed_words(void)
+{
+  size_t kept = 0;
+  HASH_CLEAR(hh, cand_index);
+  for (size_t i = 0; i < ncands; i++)
+    if (!cands[i].block || cw_heap_live(cands[i].block))
+      cands[kept++] = cands[i];
+  ncands = kept;
+  index_all();
+  nhot = 0;
+  cursor = 0;
+  compacted_this_round = true;
+}
+
 static void add_candidate(uintptr_t addr, uintptr_t block)
 {
   addr &= ~(uintptr_t)7;
+  if (ncands == MAX_CANDIDATES && !compacted_this_round)
+    drop_freed_words();
   struct candidate *c;
   HASH_FIND(hh, cand_index, &addr, sizeof addr, c);
   if (c) {
@@ -285,8 +312,7 @@ static void add_candidate(uintptr_t addr, uintptr_t block)
   if (ncands == cands_cap) {
     HASH_CLEAR(hh, cand_index);
     CW_GROW(cands, cands_cap, ncands + 1);
-    for (size_t i = 0; i < ncands; i++)
-      HASH_ADD(hh, cand_index, addr, sizeof cands[i].addr, &cands[i]);
+    index_all();
   }
   c = &cands[ncands++];
   memset(c, 0, sizeof *c);
@@ -549,6 +575,7 @@ static void reset_window(struct window *w)
 /* Choose this round's locations and watch them in every thread. */
 static void open_windows(void)
 {
+  compacted_this_round = false;
   add_new_heap_blocks();
   int chosen[CW_WATCH_SLOTS];
   int n = choose(chosen, (int)cw_opt.race_sample_slots);

@@ -81,9 +81,9 @@ class SampledRaces(ConcwatchTestCase):
         for a in f["accesses"]:
             self.assertEqual(stack(f, a["stack"])[0]["function"], "increment")
 
-    def test_mutex_atomic_spin_private_readonly_are_clean(self):
+    def test_correct_programs_are_clean(self):
         """Correct synchronization, including what no interposer sees (atomics, a spin flag)."""
-        for mode in ("mutex", "atomic", "spin", "private", "readonly"):
+        for mode in ("mutex", "atomic", "spin", "private", "readonly", "churn"):
             for _ in range(NEGATIVE_RUNS):
                 with self.subTest(mode=mode):
                     self.assertClean(run([SAMPLED, mode], timeout=60))
