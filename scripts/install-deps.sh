@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PACKAGES=(gcc make cmake pkg-config python3
-          libunwind-dev uthash-dev libdw-dev libelf-dev libcmocka-dev libcapstone-dev)
+          libunwind-dev uthash-dev libdw-dev libelf-dev libcmocka-dev libcapstone-dev
+          jq valgrind)  # jq, valgrind: the benchmark scripts in tests/bench
 
 missing=()
 for p in "${PACKAGES[@]}"; do

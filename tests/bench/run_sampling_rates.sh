@@ -62,6 +62,15 @@ cp "$CONCWATCH_SO" "$WORK/lib/libconcwatch.so"
 sym=$(dirname "$CONCWATCH_SO")/concwatch-symbolizer
 [[ -x $sym ]] && cp "$sym" "$WORK/lib/"
 SO=$WORK/lib/libconcwatch.so
+# What was measured: the copied library's checksum and build time, and the source tree's
+# commit at copy time, and whether the library's sources had uncommitted changes.
+LIBINFO="library: sha256 $( [[ -f $SO ]] && sha256sum "$SO" | cut -c1-16 || echo none)"
+LIBINFO+=" built $( [[ -f $SO ]] && date -u -r "$CONCWATCH_SO" '+%Y-%m-%d %H:%M:%S UTC' || echo -)"
+LIBINFO+=", source $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if git -C "$ROOT" rev-parse HEAD >/dev/null 2>&1; then
+  [[ -n $(git -C "$ROOT" status --porcelain -- src interpose include CMakeLists.txt 2>/dev/null) ]] &&
+    LIBINFO+=" with uncommitted changes in src/, interpose/ or include/"
+fi
 
 # ---- cases: name, expectation, command, extra options, jq filter of an on-target race --
 CASES=()
@@ -140,6 +149,7 @@ done
 # ---- report ----------------------------------------------------------------------------
 echo
 echo "# sampling rates $(date -u '+%Y-%m-%d %H:%M UTC') $(uname -m) $(nproc) cpus runs=$RUNS${EXTRA:+ extra options: $EXTRA}"
+echo "# $LIBINFO"
 row() { printf '%-28s %-8s %-12s %-10s %-9s %-10s %s\n' "$@" | sed 's/ *$//'; }
 row case expected data_race on_target abnormal target verdict
 FAILED=0
