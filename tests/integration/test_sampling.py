@@ -10,14 +10,14 @@ so a CI runner without them shows up instead of passing silently.
 import os
 import unittest
 
-from harness import ConcwatchTestCase, example, fixture, fixture_source, marker_line, run, stack
+from harness import SAMPLING_OFF, ConcwatchTestCase, example, fixture, fixture_source, marker_line, run, stack
 
 SAMPLED = fixture("sampled")
 SOURCE = fixture_source("sampled")
 NO_PERF = fixture("no_perf")
 POSITIVE_TRIES = 5
 NEGATIVE_RUNS = 3
-OFF_WARNING = "concwatch: warning: race sampling is off: "
+OFF_WARNING = SAMPLING_OFF
 
 
 def races(r):
