@@ -124,7 +124,6 @@ void *cw_thread_trampoline(void *start)
   s.thread->alive = true;
   record_stack_bounds(s.thread);
   cw_race_thread_started(s.thread);
-  cw_sample_thread_started(s.thread);
   if (exit_key_ok)
     pthread_setspecific(exit_key, s.thread);
   void *ret = s.fn(s.arg);
@@ -152,7 +151,6 @@ void cw_thread_exiting(void)
   if (!t || !t->alive)
     return;
   cw_tls.active = NULL;
-  cw_sample_thread_exiting(t);
   cw_lock_acquire(&registry_lock);
   t->alive = false;
   t->exited_holding = holds_real_locks(t);

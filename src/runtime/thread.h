@@ -106,9 +106,6 @@ struct cw_thread {
   uint64_t stack_request_seq;
   struct cw_unwound_frame *blocked_frames; /* buffer of CW_BLOCKED_FRAMES, owned by the watchdog */
   size_t nblocked_frames;
-
-  /* Sampling (src/sample): this thread's hardware watchpoints, fd + 1 per slot (0: none). */
-  int watch_fd[4];
 };
 
 #define CW_BLOCKED_FRAMES 128

@@ -1,9 +1,9 @@
-/* Hardware watchpoints through perf_event_open(PERF_TYPE_BREAKPOINT). The watchpoint of a slot
- * is opened once per thread and then moved from location to location with
- * PERF_EVENT_IOC_MODIFY_ATTRIBUTES (Linux 4.17), which is far cheaper than reopening it. Every
- * hit overflows the event (sample_period 1); with O_ASYNC and F_SETSIG the kernel signals the
- * owner thread, which is the watched thread itself, so the handler runs in the accessing thread
- * right after its access, with its registers. */
+/* Hardware watchpoints through perf_event_open(PERF_TYPE_BREAKPOINT) with inherit (so one event
+ * per slot follows every thread), inherit_thread (threads only, not forked children) and sigtrap
+ * (Linux 5.13: the signal goes synchronously to the thread that hit the watchpoint, which is
+ * what an inherited event needs; it requires remove_on_exec). A slot is moved from location to
+ * location with PERF_EVENT_IOC_MODIFY_ATTRIBUTES (Linux 4.17), which the kernel applies to every
+ * inherited copy, far cheaper than reopening. */
 #include "hwwatch.h"
 
 #include <errno.h>
@@ -16,10 +16,17 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#ifndef TRAP_PERF
+#define TRAP_PERF 6 /* glibc 2.36 does not know it yet */
+#endif
+
+/* si_perf_data: ours carry this tag and the slot. */
+#define SIG_DATA_TAG 0x636f6e6377617400ull /* "concwat\0" */
+
 /* Parked address of a disabled watchpoint: concwatch's own, never touched by the program. */
 static uint64_t parking_word;
 
-static void fill_attr(struct perf_event_attr *a, uintptr_t addr)
+static void fill_attr(struct perf_event_attr *a, int slot, uintptr_t addr, bool disabled)
 {
   memset(a, 0, sizeof *a);
   a->type = PERF_TYPE_BREAKPOINT;
@@ -28,37 +35,29 @@ static void fill_attr(struct perf_event_attr *a, uintptr_t addr)
   a->bp_addr = addr;
   a->bp_len = HW_BREAKPOINT_LEN_8;
   a->sample_period = 1;
-  a->wakeup_events = 1;
   a->exclude_kernel = 1; /* system calls reading or writing the word do not trap */
   a->exclude_hv = 1;
-  a->disabled = 1;
+  a->disabled = disabled;
+  a->inherit = 1;
+  a->inherit_thread = 1;
+  a->remove_on_exec = 1;
+  a->sigtrap = 1;
+  a->sig_data = SIG_DATA_TAG | (uint64_t)slot;
 }
 
-int cw_hwwatch_open(pid_t tid)
+int cw_hwwatch_open(int slot)
 {
   struct perf_event_attr a;
-  fill_attr(&a, (uintptr_t)&parking_word);
-  int fd = (int)syscall(SYS_perf_event_open, &a, tid, -1, -1, PERF_FLAG_FD_CLOEXEC);
-  if (fd < 0)
-    return -errno;
-  struct f_owner_ex owner = {F_OWNER_TID, tid};
-  if (fcntl(fd, F_SETOWN_EX, &owner) != 0 || fcntl(fd, F_SETSIG, CW_WATCH_SIGNAL) != 0 ||
-      fcntl(fd, F_SETFL, O_ASYNC) != 0) {
-    int e = errno;
-    close(fd);
-    return -e;
-  }
-  return fd;
+  fill_attr(&a, slot, (uintptr_t)&parking_word, true);
+  int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
+  return fd < 0 ? -errno : fd;
 }
 
-int cw_hwwatch_move(int fd, uintptr_t addr)
+int cw_hwwatch_move(int fd, int slot, uintptr_t addr)
 {
   struct perf_event_attr a;
-  fill_attr(&a, addr & ~(uintptr_t)(CW_WATCH_LEN - 1));
-  if (ioctl(fd, PERF_EVENT_IOC_MODIFY_ATTRIBUTES, &a) != 0)
-    return -errno;
-  /* REFRESH enables the event for this many overflows; the window ends long before. */
-  if (ioctl(fd, PERF_EVENT_IOC_REFRESH, 1 << 30) != 0)
+  fill_attr(&a, slot, addr & ~(uintptr_t)(CW_WATCH_LEN - 1), false);
+  if (ioctl(fd, PERF_EVENT_IOC_MODIFY_ATTRIBUTES, &a) != 0 || ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0)
     return -errno;
   return 0;
 }
@@ -67,7 +66,19 @@ void cw_hwwatch_disable(int fd) { ioctl(fd, PERF_EVENT_IOC_DISABLE, 0); }
 
 void cw_hwwatch_close(int fd) { close(fd); }
 
-static const char *why(int err)
+/* The kernel's siginfo for TRAP_PERF: si_addr, then the event's sig_data. */
+int cw_hwwatch_slot(const siginfo_t *info)
+{
+  if (info->si_signo != SIGTRAP || info->si_code != TRAP_PERF)
+    return -1;
+  uint64_t data;
+  memcpy(&data, (const char *)&info->si_addr + sizeof(void *), sizeof data);
+  if ((data & ~(uint64_t)0xff) != SIG_DATA_TAG || (data & 0xff) >= CW_WATCH_SLOTS)
+    return -1;
+  return (int)(data & 0xff);
+}
+
+const char *cw_hwwatch_why(int err)
 {
   static char buf[160];
   int paranoid = -1;
@@ -83,19 +94,11 @@ static const char *why(int err)
              paranoid);
   else if (err == ENOSYS)
     snprintf(buf, sizeof buf, "perf_event_open is not available (ENOSYS: seccomp or an old kernel)");
-  else if (err == ENODEV || err == ENOENT || err == EOPNOTSUPP)
-    snprintf(buf, sizeof buf, "the CPU or hypervisor offers no hardware watchpoints (%s)", strerror(err));
+  else if (err == EINVAL)
+    snprintf(buf, sizeof buf, "the kernel does not support inherited watchpoints with SIGTRAP (Linux 5.13 or later)");
+  else if (err == ENODEV || err == ENOENT || err == EOPNOTSUPP || err == ENOSPC)
+    snprintf(buf, sizeof buf, "the CPU or hypervisor offers no free hardware watchpoints (%s)", strerror(err));
   else
     snprintf(buf, sizeof buf, "hardware watchpoints cannot be used (%s)", strerror(err));
   return buf;
-}
-
-const char *cw_hwwatch_unavailable(void)
-{
-  int fd = cw_hwwatch_open((pid_t)syscall(SYS_gettid));
-  if (fd < 0)
-    return why(-fd);
-  int rc = cw_hwwatch_move(fd, (uintptr_t)&parking_word);
-  cw_hwwatch_close(fd);
-  return rc == 0 ? NULL : why(-rc);
 }

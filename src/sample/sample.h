@@ -16,12 +16,9 @@
 /* At start-up: when the option is on, find the program's modules and start recording the heap
  * blocks its code allocates (a block allocated before the first thread may be raced on). */
 void cw_sample_startup(void);
-/* A thread is about to be created (in the creating thread): the first time, check that
- * watchpoints can be used and start the sampler. */
+/* A thread is about to be created (in the creating thread): the first time, open the
+ * watchpoints (every thread created from now on inherits them) and start the sampler. */
 void cw_sample_thread_creating(void);
-/* In the new thread before its function runs; in the thread as it ends. */
-void cw_sample_thread_started(struct cw_thread *t);
-void cw_sample_thread_exiting(struct cw_thread *t);
 
 /* The process is exiting: judge the windows still open (a short program may end within its
  * first window) and stop sampling. */

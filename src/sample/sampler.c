@@ -37,8 +37,6 @@
  * and again by one instruction) before anything could be blamed. */
 #define LEARNING_TRAPS 2
 #define HOLD_DONE UINT32_MAX
-/* Bound on watchpoint fds, so that a program with many threads keeps its own fds. */
-#define MAX_WATCH_FDS 256
 
 struct trap {
   _Atomic uint32_t done; /* 1: the record below is complete */
@@ -70,17 +68,10 @@ static _Atomic uint64_t next_hold_ns; /* holds before this time are skipped (dut
 static cw_lock_t watch_lock = CW_LOCK_INIT;
 static _Atomic int sampler_state; /* 0 not started, 1 running, 2 unavailable or off */
 static bool heap_recorded_since_start;
-static int watch_fds_open;
+static int slot_fd[CW_WATCH_SLOTS] = {-1, -1, -1, -1}; /* one inherited event per slot */
+static struct sigaction program_sigtrap;              /* what SIGTRAP did before us */
 
 /* ---- the trap handler (async-signal context) ---- */
-
-static int slot_of_fd(const struct cw_thread *t, int fd)
-{
-  for (int k = 0; k < CW_WATCH_SLOTS; k++)
-    if (t->watch_fd[k] == fd + 1)
-      return k;
-  return -1;
-}
 
 /* A hold starts only if the share of time spent holding stays under the option's bound. */
 static bool may_hold(uint64_t now)
@@ -166,13 +157,30 @@ static void record_trap(struct window *w, struct cw_thread *t, const ucontext_t 
     hold(w);
 }
 
+/* A SIGTRAP that is not a watchpoint's (an int3, raise(SIGTRAP)): what it would have done. */
+static void other_sigtrap(int sig, siginfo_t *info, void *uctx)
+{
+  if (program_sigtrap.sa_flags & SA_SIGINFO) {
+    if (program_sigtrap.sa_sigaction)
+      program_sigtrap.sa_sigaction(sig, info, uctx);
+  } else if (program_sigtrap.sa_handler == SIG_DFL) {
+    signal(SIGTRAP, SIG_DFL); /* the default action ends the process (with a core) */
+    raise(SIGTRAP);
+  } else if (program_sigtrap.sa_handler != SIG_IGN) {
+    program_sigtrap.sa_handler(sig);
+  }
+}
+
 static void on_trap(int sig, siginfo_t *info, void *uctx)
 {
-  (void)sig;
+  int k = cw_hwwatch_slot(info);
+  if (k < 0) {
+    other_sigtrap(sig, info, uctx);
+    return;
+  }
   int saved_errno = errno;
-  struct cw_thread *t = cw_tls.thread;
-  int k = t ? slot_of_fd(t, info->si_fd) : -1;
-  if (k >= 0) {
+  struct cw_thread *t = cw_tls.thread; /* NULL in concwatch's own threads: ignored */
+  if (t) {
     struct window *w = &windows[k];
     atomic_fetch_add(&w->handlers, 1);
     if (atomic_load(&w->addr))
@@ -182,62 +190,40 @@ static void on_trap(int sig, siginfo_t *info, void *uctx)
   errno = saved_errno;
 }
 
-/* ---- watchpoints of every thread ---- */
+/* ---- the watchpoints: one event per slot, inherited by every thread ---- */
 
-static void open_watchpoints(struct cw_thread *t)
+/* Open every slot in the calling thread, before it creates the program's first thread: all
+ * threads then inherit them. 0, or the first error (-errno), with nothing left open. */
+static int open_slots(void)
 {
   for (int k = 0; k < cw_opt.race_sample_slots; k++) {
-    if (t->watch_fd[k] || watch_fds_open >= MAX_WATCH_FDS)
-      continue;
-    int fd = cw_hwwatch_open(t->tid);
-    if (fd < 0)
-      return;
-    t->watch_fd[k] = fd + 1;
-    watch_fds_open++;
-    uintptr_t addr = atomic_load(&windows[k].addr);
-    if (addr)
-      cw_hwwatch_move(fd, addr);
-  }
-}
-
-static void close_watchpoints(struct cw_thread *t)
-{
-  for (int k = 0; k < CW_WATCH_SLOTS; k++)
-    if (t->watch_fd[k]) {
-      cw_hwwatch_close(t->watch_fd[k] - 1);
-      t->watch_fd[k] = 0;
-      watch_fds_open--;
+    int fd = cw_hwwatch_open(k);
+    if (fd < 0) {
+      while (k-- > 0) {
+        cw_hwwatch_close(slot_fd[k]);
+        slot_fd[k] = -1;
+      }
+      return fd;
     }
+    slot_fd[k] = fd;
+  }
+  return 0;
 }
 
-struct arm_request {
-  int slot;
-  uintptr_t addr; /* 0: disable */
-};
-
-static void arm_thread(struct cw_thread *t, void *arg)
-{
-  const struct arm_request *r = arg;
-  int fd = t->watch_fd[r->slot] - 1;
-  if (!t->alive || fd < 0)
-    return;
-  if (r->addr)
-    cw_hwwatch_move(fd, r->addr);
-  else
-    cw_hwwatch_disable(fd);
-}
-
-/* Time spent moving watchpoints since the sampler last looked (grows with the threads). */
+/* Time spent moving watchpoints since the sampler last looked (the kernel updates every
+ * thread's copy, so it grows with the threads). */
 static uint64_t arm_ns;
 
 /* Under watch_lock. */
 static void arm_everywhere(int slot, uintptr_t addr)
 {
-  struct arm_request r = {slot, addr};
+  if (slot_fd[slot] < 0)
+    return;
   uint64_t t0 = cw_now_ns();
-  cw_threads_lock();
-  cw_threads_foreach(arm_thread, &r);
-  cw_threads_unlock();
+  if (addr)
+    cw_hwwatch_move(slot_fd[slot], slot, addr);
+  else
+    cw_hwwatch_disable(slot_fd[slot]);
   arm_ns += cw_now_ns() - t0;
 }
 
@@ -724,19 +710,29 @@ static void *sampler_main(void *arg)
 
 /* ---- life cycle ---- */
 
+/* SIGTRAP is the program's to use: with a handler of its own there, sampling stays off. */
 static const char *install_handler(void)
 {
   struct sigaction sa, old;
   if (sigaction(CW_WATCH_SIGNAL, NULL, &old) != 0)
-    return "its signal cannot be installed";
+    return "SIGTRAP cannot be handled";
   bool ours = (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_trap; /* a forked child */
   if (!ours && ((old.sa_flags & SA_SIGINFO) ? old.sa_sigaction != NULL : old.sa_handler != SIG_DFL))
-    return "the program handles the signal concwatch would use (SIGRTMAX-3)";
+    return "the program handles SIGTRAP itself";
+  if (!ours)
+    program_sigtrap = old;
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_trap;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&sa.sa_mask);
-  return sigaction(CW_WATCH_SIGNAL, &sa, NULL) == 0 ? NULL : "its signal cannot be installed";
+  return sigaction(CW_WATCH_SIGNAL, &sa, NULL) == 0 ? NULL : "SIGTRAP cannot be handled";
+}
+
+static void restore_handler(void)
+{
+  struct sigaction old;
+  if (sigaction(CW_WATCH_SIGNAL, NULL, &old) == 0 && (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_trap)
+    sigaction(CW_WATCH_SIGNAL, &program_sigtrap, NULL);
 }
 
 void cw_sample_startup(void)
@@ -762,11 +758,14 @@ static void start_sampling(void)
     cw_heap_tracking = false;
     return;
   }
-  const char *why = cw_hwwatch_unavailable();
-  if (!why && !cw_decode_init())
-    why = "the instruction decoder (capstone) could not be set up";
-  if (!why)
-    why = install_handler();
+  const char *why = cw_decode_init() ? install_handler() : "the instruction decoder (capstone) could not be set up";
+  if (!why) {
+    int err = open_slots();
+    if (err < 0) {
+      restore_handler();
+      why = cw_hwwatch_why(-err);
+    }
+  }
   if (why) {
     cw_heap_tracking = false;
     say_off(why);
@@ -775,11 +774,6 @@ static void start_sampling(void)
   add_globals();
   for (int k = 0; k < CW_WATCH_SLOTS; k++)
     reset_window(&windows[k]);
-  struct cw_thread *self = cw_tls.thread;
-  cw_lock_acquire(&watch_lock);
-  if (self)
-    open_watchpoints(self);
-  cw_lock_release(&watch_lock);
   open_windows(); /* the first round starts now: a short program may be over in a millisecond */
   if (cw_spawn_internal(sampler_main, NULL) != 0) {
     say_off("its thread could not be started");
@@ -802,24 +796,6 @@ void cw_sample_thread_creating(void)
     atomic_store(&sampler_state, 2);
   cw_runtime_leave();
   errno = saved_errno;
-}
-
-void cw_sample_thread_started(struct cw_thread *t)
-{
-  if (atomic_load_explicit(&sampler_state, memory_order_relaxed) != 1 || !cw_heap_tracking)
-    return;
-  cw_lock_acquire(&watch_lock);
-  open_watchpoints(t);
-  cw_lock_release(&watch_lock);
-}
-
-void cw_sample_thread_exiting(struct cw_thread *t)
-{
-  if (!t->watch_fd[0] && !t->watch_fd[1] && !t->watch_fd[2] && !t->watch_fd[3])
-    return;
-  cw_lock_acquire(&watch_lock);
-  close_watchpoints(t);
-  cw_lock_release(&watch_lock);
 }
 
 void cw_sample_at_exit(void)
@@ -848,12 +824,6 @@ void cw_sample_prefork(void)
   cw_lock_acquire(&watch_lock);
 }
 
-static void forget_fds(struct cw_thread *t, void *arg)
-{
-  (void)arg;
-  close_watchpoints(t);
-}
-
 void cw_sample_postfork(int in_child)
 {
   if (!in_child) {
@@ -861,14 +831,16 @@ void cw_sample_postfork(int in_child)
     cw_lock_release(&round_lock);
     return;
   }
-  /* The child has one thread and no sampler; the fds watch the parent's threads. */
+  /* The child has one thread, no sampler and no watchpoint (events are not inherited across
+   * fork); the fds are the parent's events. */
   cw_lock_reset(&watch_lock);
   cw_lock_reset(&round_lock);
   stopped = false;
-  cw_threads_lock();
-  cw_threads_foreach(forget_fds, NULL);
-  cw_threads_unlock();
-  watch_fds_open = 0;
+  for (int k = 0; k < CW_WATCH_SLOTS; k++)
+    if (slot_fd[k] >= 0) {
+      cw_hwwatch_close(slot_fd[k]);
+      slot_fd[k] = -1;
+    }
   for (int k = 0; k < CW_WATCH_SLOTS; k++) {
     atomic_store(&windows[k].addr, 0);
     atomic_store(&windows[k].handlers, 0);
