@@ -63,6 +63,7 @@ static bool reg_value(x86_reg r, const greg_t *g, uintptr_t next_pc, uintptr_t *
 struct candidate {
   bool has_mem, address_matches, write, atomic;
   uint8_t size;
+  uintptr_t address;
 };
 
 static struct candidate examine(const cs_insn *in, uintptr_t next_pc, uintptr_t watched, const greg_t *regs)
@@ -81,8 +82,10 @@ static struct candidate examine(const cs_insn *in, uintptr_t next_pc, uintptr_t 
     if (op->mem.segment == X86_REG_INVALID && reg_value(op->mem.base, regs, next_pc, &base) &&
         reg_value(op->mem.index, regs, next_pc, &index)) {
       uintptr_t ea = base + index * (uintptr_t)op->mem.scale + (uintptr_t)op->mem.disp;
-      if (ea < watched + 8 && ea + op->size > watched)
+      if (ea < watched + 8 && ea + op->size > watched) {
         c.address_matches = true;
+        c.address = ea;
+      }
     }
     if (op->access & CS_AC_WRITE)
       c.write = true;
@@ -93,32 +96,56 @@ static struct candidate examine(const cs_insn *in, uintptr_t next_pc, uintptr_t 
   return c;
 }
 
-void cw_decode_access(uintptr_t next_pc, uintptr_t watched, const greg_t *regs, uintptr_t lo, uintptr_t hi,
+/* The candidate of length len, if it decodes to exactly that many bytes and touches memory. */
+static bool try_length(const uint8_t *code, size_t ncode, uintptr_t next_pc, size_t len, uintptr_t watched,
+                       const greg_t *regs, struct candidate *c)
+{
+  const uint8_t *bytes = code + ncode - len;
+  size_t size = len;
+  uint64_t address = next_pc - len;
+  if (len == 0 || len > ncode || !cs_disasm_iter(handle, &bytes, &size, &address, insn) || insn->size != len)
+    return false;
+  *c = examine(insn, next_pc, watched, regs);
+  return c->has_mem;
+}
+
+static void fill(struct cw_access_kind *out, const struct candidate *c, uintptr_t next_pc, size_t len)
+{
+  out->pc = next_pc - len;
+  out->decoded = true;
+  out->write = c->write;
+  out->atomic = c->atomic;
+  out->size = c->size;
+  out->address_matched = c->address_matches;
+  out->address = c->address;
+}
+
+void cw_decode_access(const uint8_t *code, size_t ncode, uintptr_t next_pc, uintptr_t watched, const greg_t *regs,
                       struct cw_access_kind *out)
 {
   memset(out, 0, sizeof *out);
   out->pc = next_pc - 1;
-  if (!ready || next_pc <= lo || next_pc > hi)
+  if (!ready)
     return;
   int best_score = 0;
-  for (size_t len = 1; len <= 15 && next_pc - len >= lo; len++) {
-    const uint8_t *code = (const uint8_t *)(next_pc - len);
-    size_t size = len;
-    uint64_t address = next_pc - len;
-    if (!cs_disasm_iter(handle, &code, &size, &address, insn) || insn->size != len)
-      continue;
-    struct candidate c = examine(insn, next_pc, watched, regs);
-    if (!c.has_mem)
+  struct candidate c;
+  for (size_t len = 1; len <= ncode && len <= CW_DECODE_MAX; len++) {
+    if (!try_length(code, ncode, next_pc, len, watched, regs, &c))
       continue;
     int score = (c.address_matches ? 100 : 1) + (int)len; /* longest wins among equals */
     if (score > best_score) {
       best_score = score;
-      out->pc = next_pc - len;
-      out->decoded = true;
-      out->write = c.write;
-      out->atomic = c.atomic;
-      out->size = c.size;
-      out->address_matched = c.address_matches;
+      fill(out, &c, next_pc, len);
     }
   }
+}
+
+void cw_decode_access_known(const uint8_t *code, size_t ncode, uintptr_t next_pc, size_t len, uintptr_t watched,
+                            const greg_t *regs, struct cw_access_kind *out)
+{
+  struct candidate c;
+  memset(out, 0, sizeof *out);
+  out->pc = next_pc - 1;
+  if (ready && try_length(code, ncode, next_pc, len, watched, regs, &c))
+    fill(out, &c, next_pc, len);
 }

@@ -16,14 +16,20 @@ struct cw_access_kind {
   bool atomic;   /* LOCK-prefixed or XCHG with memory: an atomic read-modify-write */
   uint8_t size;  /* bytes accessed (0 when not decoded) */
   bool address_matched; /* its operand, from the trap's registers, is the watched word */
+  uintptr_t address;     /* when address_matched: the first byte it accessed */
 };
 
 /* Set up the decoder; false if capstone cannot be opened. Not thread-safe: one caller. */
 bool cw_decode_init(void);
 /* Classify the access made by the instruction ending at next_pc, which touched the 8 bytes at
- * watched; regs are the general registers at the trap (for effective addresses). [lo, hi) is
- * the code mapping holding the instruction (bytes outside it are never read). */
-void cw_decode_access(uintptr_t next_pc, uintptr_t watched, const greg_t *regs, uintptr_t lo, uintptr_t hi,
+ * watched; regs are the general registers at the trap (for effective addresses). code holds
+ * the ncode (at most 15) bytes that precede next_pc, copied at the trap: the code may be
+ * unloaded by the time it is decoded. */
+#define CW_DECODE_MAX 15
+void cw_decode_access(const uint8_t *code, size_t ncode, uintptr_t next_pc, uintptr_t watched, const greg_t *regs,
                       struct cw_access_kind *out);
+/* The same when the instruction is known to start at next_pc - len (one decoding, not 15). */
+void cw_decode_access_known(const uint8_t *code, size_t ncode, uintptr_t next_pc, size_t len, uintptr_t watched,
+                            const greg_t *regs, struct cw_access_kind *out);
 
 #endif

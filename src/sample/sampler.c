@@ -43,6 +43,8 @@ struct trap {
   uint32_t thread;
   uintptr_t next_pc; /* where the accessing instruction ended */
   greg_t regs[NGREG];
+  uint8_t code[CW_DECODE_MAX]; /* the bytes before next_pc (the code may be gone when judged) */
+  uint8_t ncode;
   bool held;        /* this access is the one whose thread was held */
   bool during_hold; /* it came while another thread was held at this location */
   uint8_t nframes, nlocks;
@@ -128,10 +130,10 @@ static void window_full(void)
 
 static void record_trap(struct window *w, struct cw_thread *t, const ucontext_t *uc)
 {
-  uintptr_t next_pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  uintptr_t next_pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP], lo, hi;
   if (atomic_fetch_add(&w->hits, 1) == (uint32_t)cw_opt.race_sample_traps * HIT_BUDGET_FACTOR)
     window_full();
-  if (!cw_candidates_program_pc(next_pc))
+  if (!cw_candidates_code_range(next_pc - 1, &lo, &hi))
     return; /* libc, the loader, concwatch: not the program's access */
   uint32_t i = atomic_fetch_add(&w->ntraps, 1);
   if (i >= (uint32_t)cw_opt.race_sample_traps) {
@@ -143,6 +145,8 @@ static void record_trap(struct window *w, struct cw_thread *t, const ucontext_t 
   tr->thread = t->id;
   tr->next_pc = next_pc;
   memcpy(tr->regs, uc->uc_mcontext.gregs, sizeof tr->regs);
+  tr->ncode = (uint8_t)(next_pc - lo < CW_DECODE_MAX ? next_pc - lo : CW_DECODE_MAX);
+  memcpy(tr->code, (const void *)(next_pc - tr->ncode), tr->ncode);
   uint32_t holder = atomic_load(&w->holder);
   tr->during_hold = holder != 0 && holder != HOLD_DONE && holder != t->id;
   uint32_t none = 0;
@@ -422,11 +426,12 @@ struct access {
   struct cw_access_kind kind;
 };
 
-/* Decoded instructions by the address that follows them: a hot loop traps at the same few
- * places window after window. Only decodings confirmed by the operand's address are kept. */
+/* Where the instruction before a trap address starts, by that address: a hot loop traps at the
+ * same few places window after window. Only decodings confirmed by the operand's address are
+ * kept; the address itself is computed again from each trap's registers. */
 struct decoded {
   uintptr_t next_pc;
-  struct cw_access_kind kind;
+  size_t len;
   UT_hash_handle hh;
 };
 static struct decoded *decoded_cache;
@@ -438,17 +443,14 @@ static void classify(const struct trap *tr, uintptr_t watched, struct access *a)
   struct decoded *d;
   HASH_FIND(hh, decoded_cache, &tr->next_pc, sizeof tr->next_pc, d);
   if (d) {
-    a->kind = d->kind;
+    cw_decode_access_known(tr->code, tr->ncode, tr->next_pc, d->len, watched, tr->regs, &a->kind);
     return;
   }
-  uintptr_t lo, hi;
-  if (!cw_candidates_code_range(tr->next_pc, &lo, &hi))
-    lo = hi = 0;
-  cw_decode_access(tr->next_pc, watched, tr->regs, lo, hi, &a->kind);
+  cw_decode_access(tr->code, tr->ncode, tr->next_pc, watched, tr->regs, &a->kind);
   if (a->kind.address_matched && ndecoded < 65536) {
     d = cw_alloc(sizeof *d);
     d->next_pc = tr->next_pc;
-    d->kind = a->kind;
+    d->len = tr->next_pc - a->kind.pc;
     HASH_ADD(hh, decoded_cache, next_pc, sizeof d->next_pc, d);
     ndecoded++;
   }
@@ -469,10 +471,10 @@ static cw_stack_id intern_access(const struct access *a)
   return cw_stack_intern(pcs, n);
 }
 
-static void report(uintptr_t addr, const struct access *earlier, const struct access *later)
+static void report(const struct access *earlier, const struct access *later)
 {
   struct cw_race_finding f = {0};
-  f.addr = addr;
+  f.addr = later->kind.address;
   uint8_t earlier_size = earlier->kind.size ? earlier->kind.size : 8, later_size = later->kind.size ? later->kind.size : 8;
   f.size = later_size;
   f.sampled = true;
@@ -482,6 +484,17 @@ static void report(uintptr_t addr, const struct access *earlier, const struct ac
   cw_report_race(&f);
 }
 
+/* An access whose instruction was decoded and whose operand, computed from the trap's
+ * registers, is the watched word. Others (a signal delivered late, after the thread moved on;
+ * an instruction that overwrote its own base register) are not used to judge anything. */
+static bool known(const struct access *a) { return a->kind.decoded && a->kind.address_matched; }
+
+/* Both touch at least one common byte: two fields sharing an 8-byte word do not race. */
+static bool overlap(const struct access *a, const struct access *b)
+{
+  return a->kind.address < b->kind.address + b->kind.size && b->kind.address < a->kind.address + a->kind.size;
+}
+
 /* Two reads of the location by the same instruction in a row, with no write of that thread
  * between: the code re-reads it on purpose, i.e. it polls a flag that another thread sets
  * (compilers re-read memory in a loop only for atomic or volatile objects). */
@@ -489,8 +502,10 @@ static bool polled(const struct access *acc, size_t n)
 {
   for (size_t i = 0; i < n; i++)
     for (size_t j = i + 1; j < n; j++) {
-      if (acc[j].trap->thread != acc[i].trap->thread)
+      if (acc[j].trap->thread != acc[i].trap->thread || !known(&acc[j]))
         continue;
+      if (!known(&acc[i]))
+        break;
       if (!acc[i].kind.write && !acc[j].kind.write && acc[i].kind.pc == acc[j].kind.pc)
         return true;
       break; /* only the thread's next access counts */
@@ -513,7 +528,7 @@ static void judge(struct window *w, uintptr_t addr, struct candidate *c, int idx
     if (!atomic_load_explicit(&tr->done, memory_order_acquire))
       continue;
     classify(tr, addr, &acc[count]);
-    if (acc[count].kind.atomic)
+    if (acc[count].kind.atomic && known(&acc[count]))
       c->flags |= CAND_SYNC;
     if (!first_thread)
       first_thread = tr->thread;
@@ -534,13 +549,13 @@ static void judge(struct window *w, uintptr_t addr, struct candidate *c, int idx
   }
   if (count && polled(acc, count))
     c->flags |= CAND_SYNC;
-  if (held < 0 || (c->flags & CAND_SYNC))
+  if (held < 0 || (c->flags & CAND_SYNC) || !known(&acc[held]))
     return;
   for (size_t i = 0; i < count; i++) {
     const struct access *a = &acc[i];
-    if (a->trap->during_hold && (a->kind.write || acc[held].kind.write)) {
+    if (a->trap->during_hold && known(a) && overlap(a, &acc[held]) && (a->kind.write || acc[held].kind.write)) {
       c->flags |= CAND_REPORTED;
-      report(addr, &acc[held], a);
+      report(&acc[held], a);
       return;
     }
   }

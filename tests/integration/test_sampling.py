@@ -83,7 +83,7 @@ class SampledRaces(ConcwatchTestCase):
 
     def test_correct_programs_are_clean(self):
         """Correct synchronization, including what no interposer sees (atomics, a spin flag)."""
-        for mode in ("mutex", "atomic", "spin", "private", "readonly", "churn"):
+        for mode in ("mutex", "atomic", "spin", "private", "readonly", "adjacent", "churn"):
             for _ in range(NEGATIVE_RUNS):
                 with self.subTest(mode=mode):
                     self.assertClean(run([SAMPLED, mode], timeout=60))

@@ -32,11 +32,14 @@ static struct code code_with(const uint8_t *insn, size_t n)
   return c;
 }
 
+/* As the trap handler does: the (at most 15) bytes before the trap address, copied. */
 static struct cw_access_kind classify(const struct code *c, uintptr_t watched, const greg_t *regs)
 {
   struct cw_access_kind k;
-  uintptr_t lo = (uintptr_t)c->bytes;
-  cw_decode_access(lo + c->len, watched, regs, lo, lo + sizeof c->bytes, &k);
+  size_t n = c->len < CW_DECODE_MAX ? c->len : CW_DECODE_MAX;
+  uint8_t copy[CW_DECODE_MAX];
+  memcpy(copy, c->bytes + c->len - n, n);
+  cw_decode_access(copy, n, (uintptr_t)c->bytes + c->len, watched, regs, &k);
   return k;
 }
 
@@ -62,6 +65,16 @@ static void decode_load(void **state)
   assert_false(k.atomic);
   assert_int_equal(k.size, 8);
   assert_int_equal(k.pc, insn_start(&c, sizeof load));
+  assert_true(k.address_matched);
+  assert_int_equal(k.address, (uintptr_t)&data[2]);
+  /* Known start (the cache of where instructions begin): the same answer from one decoding,
+   * with the address computed from these registers. */
+  struct cw_access_kind again;
+  regs[REG_RDI] = (greg_t)(uintptr_t)&data[1];
+  cw_decode_access_known(c.bytes, c.len, (uintptr_t)c.bytes + c.len, sizeof load, (uintptr_t)&data[3], regs, &again);
+  assert_true(again.decoded && again.address_matched);
+  assert_int_equal(again.address, (uintptr_t)&data[3]);
+  assert_int_equal(again.pc, k.pc);
 }
 
 static void decode_store(void **state)
@@ -78,6 +91,7 @@ static void decode_store(void **state)
   assert_false(k.atomic);
   assert_int_equal(k.size, 4);
   assert_int_equal(k.pc, insn_start(&c, sizeof store));
+  assert_int_equal(k.address, (uintptr_t)&data[1]); /* 4 bytes of the 8 watched */
 }
 
 static void decode_rip_relative_increment(void **state)
@@ -130,18 +144,17 @@ static void decode_base_register_overwritten(void **state)
   struct cw_access_kind k = classify(&c, (uintptr_t)&word, regs);
   assert_true(k.decoded);
   assert_false(k.write);
+  assert_false(k.address_matched); /* so it is not used to judge */
   assert_int_equal(k.pc, insn_start(&c, sizeof load));
 }
 
-static void decode_nothing_outside_the_range(void **state)
+static void decode_nothing_without_code(void **state)
 {
   (void)state;
-  static const uint8_t load[] = {0x48, 0x8b, 0x47, 0x10};
-  struct code c = code_with(load, sizeof load);
   greg_t regs[NGREG] = {0};
   struct cw_access_kind k;
-  uintptr_t next = (uintptr_t)c.bytes + c.len;
-  cw_decode_access(next, 0, regs, next, next + 16, &k); /* the code before next_pc is not in range */
+  uintptr_t next = 0x401000; /* a trap at the very start of a code mapping: no bytes before it */
+  cw_decode_access(NULL, 0, next, 0x601000, regs, &k);
   assert_false(k.decoded);
   assert_int_equal(k.pc, next - 1);
 }
@@ -210,7 +223,7 @@ int main(void)
       cmocka_unit_test(decode_lock_prefix_belongs_to_the_instruction),
       cmocka_unit_test(decode_xchg_is_atomic),
       cmocka_unit_test(decode_base_register_overwritten),
-      cmocka_unit_test(decode_nothing_outside_the_range),
+      cmocka_unit_test(decode_nothing_without_code),
       cmocka_unit_test(program_code_and_globals),
       cmocka_unit_test(heap_blocks),
   };
