@@ -6,19 +6,26 @@
 #include "interpose.h"
 
 #include <pthread.h>
+#include <signal.h>
 
 CW_REAL(pthread_create);
 
-/* concwatch's own threads (the deadlock watchdog): created with the real pthread_create,
- * detached, never seen by the engine as the program's. */
+/* concwatch's own threads (the deadlock watchdog, the race sampler): created with the real
+ * pthread_create, detached, never seen by the engine as the program's, and with every signal
+ * blocked, so that a signal sent to the process goes to a program thread as it would without
+ * concwatch. */
 static int spawn_internal_thread(void *(*fn)(void *), void *arg)
 {
   CW_ENSURE(pthread_create);
   pthread_attr_t attr;
   pthread_attr_init(&attr);
   pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_SETMASK, &all, &old);
   pthread_t t;
   int rc = real_pthread_create(&t, &attr, fn, arg);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
   pthread_attr_destroy(&attr);
   return rc;
 }

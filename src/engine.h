@@ -56,6 +56,11 @@ bool cw_memory_watch_enabled(void);
 /* Heap blocks allocated by the program's code, for race sampling (src/sample/candidates.h):
  * the malloc wrappers report them while cw_heap_tracking is set. */
 extern bool cw_heap_tracking;
+/* Race sampling's SIGTRAP (src/sample): while it owns the signal, the program's sigaction
+ * calls for it read and write the program's disposition, kept aside. */
+bool cw_sample_owns_sigtrap(void);
+struct sigaction;
+void cw_sample_program_sigtrap(const struct sigaction *act, struct sigaction *old);
 void cw_heap_allocated(uintptr_t addr, size_t size, uintptr_t pc);
 void cw_heap_released(uintptr_t addr);
 void cw_memory_released(const void *start, size_t size, uintptr_t pc);

@@ -46,6 +46,12 @@ void cw_lock_release(cw_lock_t *l)
 
 void cw_lock_reset(cw_lock_t *l) { atomic_store(&l->state, 0); }
 
+bool cw_lock_try_acquire(cw_lock_t *l)
+{
+  uint32_t expected = 0;
+  return atomic_compare_exchange_strong(&l->state, &expected, 1);
+}
+
 pid_t cw_gettid(void) { return (pid_t)syscall(SYS_gettid); }
 
 uint64_t cw_now_ns(void)

@@ -4,6 +4,7 @@
 #ifndef CW_PLATFORM_H
 #define CW_PLATFORM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -23,6 +24,8 @@ typedef struct {
 
 void cw_lock_acquire(cw_lock_t *l);
 void cw_lock_release(cw_lock_t *l);
+/* Take it only if it is free. */
+bool cw_lock_try_acquire(cw_lock_t *l);
 /* For fork: the child starts with every engine lock free. */
 void cw_lock_reset(cw_lock_t *l);
 

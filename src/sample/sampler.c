@@ -70,8 +70,13 @@ static _Atomic uint64_t next_hold_ns; /* holds before this time are skipped (dut
 static cw_lock_t watch_lock = CW_LOCK_INIT;
 static _Atomic int sampler_state; /* 0 not started, 1 running, 2 unavailable or off */
 static bool heap_recorded_since_start;
+static pid_t sampler_pid; /* the process sampling started in (a fork concwatch did not see
+                           * through its fork wrapper, such as daemon()'s, has no sampler) */
 static int slot_fd[CW_WATCH_SLOTS] = {-1, -1, -1, -1}; /* one inherited event per slot */
 static struct sigaction program_sigtrap;              /* what SIGTRAP did before us */
+/* Our handler is installed: the program's sigaction(SIGTRAP) calls are redirected to
+ * program_sigtrap (interpose/signal.c). concwatch's own calls happen while it is false. */
+static _Atomic bool owns_sigtrap;
 
 /* ---- the trap handler (async-signal context) ---- */
 
@@ -622,25 +627,38 @@ static void retire(int k)
 }
 
 /* Stop watching; wait for handlers still inside (a held thread) before reading the records. */
-static void close_windows(void)
+/* How long a handler may stay inside a window: its hold, and then some. A handler that never
+ * comes back (it cannot be interrupted by the program's handlers, so this should not happen)
+ * makes concwatch stop sampling rather than wait forever. */
+static uint64_t handler_deadline(void) { return cw_now_ns() + (uint64_t)cw_opt.race_sample_hold_us * 4000u + 200000000u; }
+
+static bool stopped; /* sampling is over: the process is exiting, or a handler got stuck */
+
+/* false if a handler is still inside after the deadline. */
+static bool close_windows(void)
 {
   for (int k = 0; k < CW_WATCH_SLOTS; k++)
     retire(k);
+  uint64_t deadline = handler_deadline();
   for (int k = 0; k < CW_WATCH_SLOTS; k++)
-    while (atomic_load(&windows[k].handlers))
+    while (atomic_load(&windows[k].handlers)) {
+      if (cw_now_ns() > deadline)
+        return false;
       cw_sleep_until_ns(cw_now_ns() + 50000);
+    }
+  return true;
 }
 
 /* Rounds and the exit flush both close and judge windows: one at a time. */
 static cw_lock_t round_lock = CW_LOCK_INIT;
-static bool stopped; /* the process is exiting: the last windows were judged */
 
 static void wait_for_window_end(uint64_t start)
 {
   uint64_t window = (uint64_t)cw_opt.race_sample_window_ms * 1000000u;
+  uint64_t give_up = start + window + (handler_deadline() - cw_now_ns());
   for (;;) { /* until the window is over (or a budget used up) and nobody is held */
     uint64_t now = cw_now_ns();
-    if (now >= start + window && !holding())
+    if ((now >= start + window && !holding()) || now > give_up)
       break;
     uint32_t seen = atomic_load(&sampler_wake);
     int open = 0;
@@ -661,7 +679,10 @@ static void wait_for_window_end(uint64_t start)
 /* Under round_lock. */
 static void close_and_judge(void)
 {
-  close_windows();
+  if (!close_windows()) {
+    stopped = true; /* the records may still change: judge nothing, watch nothing more */
+    return;
+  }
   for (int k = 0; k < CW_WATCH_SLOTS; k++) {
     struct window *w = &windows[k];
     if (w->watched && w->cand >= 0)
@@ -739,12 +760,31 @@ static const char *install_handler(void)
   memset(&sa, 0, sizeof sa);
   sa.sa_sigaction = on_trap;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
-  sigemptyset(&sa.sa_mask);
-  return sigaction(CW_WATCH_SIGNAL, &sa, NULL) == 0 ? NULL : "SIGTRAP cannot be handled";
+  /* Nothing of the program's may run on top of a held thread: a handler that longjmps or
+   * exits would leave the window held forever. */
+  sigfillset(&sa.sa_mask);
+  if (sigaction(CW_WATCH_SIGNAL, &sa, NULL) != 0)
+    return "SIGTRAP cannot be handled";
+  atomic_store(&owns_sigtrap, true);
+  return NULL;
+}
+
+bool cw_sample_owns_sigtrap(void) { return atomic_load_explicit(&owns_sigtrap, memory_order_acquire); }
+
+/* The program's sigaction(SIGTRAP, ...) while sampling owns it. The disposition is two words
+ * updated together; a SIGTRAP arriving during the update sees the old or the new handler. */
+void cw_sample_program_sigtrap(const struct sigaction *act, struct sigaction *old)
+{
+  struct sigaction previous = program_sigtrap;
+  if (act)
+    program_sigtrap = *act;
+  if (old)
+    *old = previous;
 }
 
 static void restore_handler(void)
 {
+  atomic_store(&owns_sigtrap, false);
   struct sigaction old;
   if (sigaction(CW_WATCH_SIGNAL, NULL, &old) == 0 && (old.sa_flags & SA_SIGINFO) && old.sa_sigaction == on_trap)
     sigaction(CW_WATCH_SIGNAL, &program_sigtrap, NULL);
@@ -789,6 +829,7 @@ static void start_sampling(void)
   add_globals();
   for (int k = 0; k < CW_WATCH_SLOTS; k++)
     reset_window(&windows[k]);
+  sampler_pid = getpid();
   open_windows(); /* the first round starts now: a short program may be over in a millisecond */
   if (cw_spawn_internal(sampler_main, NULL) != 0) {
     say_off("its thread could not be started");
@@ -799,7 +840,12 @@ static void start_sampling(void)
 
 void cw_sample_thread_creating(void)
 {
-  if (CW_LIKELY(atomic_load_explicit(&sampler_state, memory_order_relaxed)) || !cw_opt.race_sampling)
+  if (!cw_opt.race_sampling)
+    return;
+  int state = atomic_load_explicit(&sampler_state, memory_order_relaxed);
+  if (state == 1 && getpid() != sampler_pid)
+    cw_sample_postfork(1); /* forked without concwatch's wrapper: start afresh here */
+  else if (state)
     return;
   int expected = 0;
   if (!atomic_compare_exchange_strong(&sampler_state, &expected, 1))
@@ -815,15 +861,21 @@ void cw_sample_thread_creating(void)
 
 void cw_sample_at_exit(void)
 {
-  if (atomic_load(&sampler_state) != 1)
+  if (atomic_load(&sampler_state) != 1 || getpid() != sampler_pid)
     return;
   cw_runtime_enter();
-  cw_lock_acquire(&round_lock);
-  if (!stopped) {
-    stopped = true;
-    close_and_judge();
+  /* The sampler thread may be judging (a report takes a moment); never wait without bound. */
+  uint64_t deadline = handler_deadline();
+  bool locked;
+  while (!(locked = cw_lock_try_acquire(&round_lock)) && cw_now_ns() < deadline)
+    cw_sleep_until_ns(cw_now_ns() + 1000000);
+  if (locked) {
+    if (!stopped) {
+      close_and_judge();
+      stopped = true;
+    }
+    cw_lock_release(&round_lock);
   }
-  cw_lock_release(&round_lock);
   cw_runtime_leave();
 }
 
@@ -851,6 +903,7 @@ void cw_sample_postfork(int in_child)
   cw_lock_reset(&watch_lock);
   cw_lock_reset(&round_lock);
   stopped = false;
+  atomic_store(&owns_sigtrap, false); /* our handler stays installed until sampling restarts */
   for (int k = 0; k < CW_WATCH_SLOTS; k++)
     if (slot_fd[k] >= 0) {
       cw_hwwatch_close(slot_fd[k]);

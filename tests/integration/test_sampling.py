@@ -110,6 +110,15 @@ class SampledRaces(ConcwatchTestCase):
                 return
         self.fail(f"no race in the forked child in {POSITIVE_TRIES} runs: {r.stderr}")
 
+    def test_program_using_sigtrap_itself(self):
+        """Sampling signals with SIGTRAP; a program that handles and resets SIGTRAP while it
+        runs sees exactly what it would without concwatch, and the race is still found."""
+        r, f = run_until_race(self, [SAMPLED, "sigtrap"])
+        self.assertIn("SIGTRAP was default: 1", r.stdout)
+        self.assertIn("handler saw 2, default again: 1", r.stdout)
+        self.assertEqual(f["location"]["name"], "hits")
+        self.assertEqual(r.rc, 66)
+
     def test_off_by_option(self):
         r = run([SAMPLED, "global", "0.1"], "race_sampling=0")
         self.assertClean(r)
@@ -137,6 +146,13 @@ class Unavailable(ConcwatchTestCase):
         r = run([NO_PERF, "ENOSYS", fixture("ab_ba")])
         self.check_off(r, "perf_event_open is not available")
         self.assertEqual(len(r.findings("lock-order-inversion")), 1)
+
+    def test_program_handling_sigtrap_first(self):
+        r = run([SAMPLED, "sigtrap-first", "0.1"])
+        self.check_off(r, "the program handles SIGTRAP itself")
+        self.assertIn("handler saw 1", r.stdout)
+        self.assertEqual(r.findings(), [])
+        self.assertEqual(r.rc, 0)
 
     def test_silent_when_switched_off(self):
         r = run([NO_PERF, SAMPLED, "global", "0.1"], "race_sampling=0")
