@@ -108,14 +108,14 @@ CW_EXPORT void *realloc(void *p, size_t n)
     return q;
   }
   size_t old = p && size_known ? real_malloc_usable_size(p) : 0;
+  /* Before the call: once realloc has freed p, another thread may get a block at p. */
+  if (p && __builtin_expect(cw_heap_tracking, 0))
+    cw_heap_released((uintptr_t)p);
   void *q = real_realloc(p, n);
   if (q && __builtin_expect(cw_race_enabled, 0))
     cw_race_allocated((uintptr_t)q, n, CW_CALLER_PC);
-  if (q && __builtin_expect(cw_heap_tracking, 0)) {
-    if (p && q != p)
-      cw_heap_released((uintptr_t)p);
+  if (q && __builtin_expect(cw_heap_tracking, 0))
     cw_heap_allocated((uintptr_t)q, n, CW_CALLER_PC);
-  }
   if (!p || !q)
     return q; /* fresh block, or failed (the old block is intact) */
   if (q != p)

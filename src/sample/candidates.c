@@ -71,6 +71,15 @@ size_t cw_candidates_globals(const struct cw_global **out)
  * symbols), versioned copies of library variables, crt's bookkeeping. */
 static bool program_variable_name(const char *name)
 {
+  /* C++ names are mangled (_Z...): keep the variables, not the guard variables, vtables,
+   * typeinfo and thread-local wrappers. */
+  static const char *const cxx_internal[] = {"_ZGV", "_ZTV", "_ZTI", "_ZTS", "_ZTH", "_ZTW", "_ZTT", "_ZTC"};
+  if (!strncmp(name, "_Z", 2)) {
+    for (size_t i = 0; i < sizeof cxx_internal / sizeof cxx_internal[0]; i++)
+      if (!strncmp(name, cxx_internal[i], 4))
+        return false;
+    return true;
+  }
   if (!name[0] || (name[0] == '_' && (name[1] == '_' || (name[1] >= 'A' && name[1] <= 'Z'))))
     return false;
   if (strchr(name, '@') || !strncmp(name, "completed.", 10))
@@ -123,12 +132,15 @@ static bool is_copy(uintptr_t value, const uintptr_t *copies, size_t ncopies)
 static void add_symbols(const struct elf_view *v, const Elf64_Shdr *symtab, uintptr_t bias)
 {
   const Elf64_Shdr *strtab = section(v, symtab->sh_link);
-  if (!strtab || !section_ok(v, symtab) || !section_ok(v, strtab) || symtab->sh_entsize != sizeof(Elf64_Sym))
+  if (!strtab || strtab->sh_type != SHT_STRTAB || strtab->sh_size == 0 || !section_ok(v, symtab) ||
+      !section_ok(v, strtab) || symtab->sh_type == SHT_NOBITS || symtab->sh_entsize != sizeof(Elf64_Sym))
     return;
   uintptr_t copies[256];
   size_t ncopies = copy_relocations(v, copies, 256);
   const Elf64_Sym *syms = (const Elf64_Sym *)(v->base + symtab->sh_offset);
   const char *names = (const char *)(v->base + strtab->sh_offset);
+  if (names[strtab->sh_size - 1] != 0)
+    return; /* every name must end inside the table */
   for (size_t i = 1; i < symtab->sh_size / sizeof *syms; i++) {
     const Elf64_Sym *s = &syms[i];
     const Elf64_Shdr *in = section(v, s->st_shndx);
@@ -145,11 +157,11 @@ static void add_symbols(const struct elf_view *v, const Elf64_Shdr *symtab, uint
 
 static void scan_file(const char *path, uintptr_t bias)
 {
-  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   struct stat st;
   if (fd < 0)
     return;
-  if (fstat(fd, &st) != 0 || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < (off_t)sizeof(Elf64_Ehdr)) {
     close(fd);
     return;
   }
@@ -186,12 +198,42 @@ static bool system_path(const char *path)
   return false;
 }
 
+/* Libraries that are never the program wherever they are installed (a Nix or conda libc is
+ * not under /usr/lib): the ones holding these functions, found by address. */
+#define MAX_RUNTIME_BASES 8
+static uintptr_t runtime_bases[MAX_RUNTIME_BASES];
+static size_t nruntime_bases;
+
+static void find_runtime_libraries(void)
+{
+  static const char *const functions[] = {"malloc", "pthread_create", "dlopen", "unw_backtrace",
+                                          "cs_open", "_Unwind_Backtrace", "__cxa_throw", "_dl_find_object"};
+  nruntime_bases = 0;
+  for (size_t i = 0; i < sizeof functions / sizeof functions[0]; i++) {
+    void *f = dlsym(RTLD_DEFAULT, functions[i]);
+    Dl_info info;
+    if (f && dladdr(f, &info) && nruntime_bases < MAX_RUNTIME_BASES)
+      runtime_bases[nruntime_bases++] = (uintptr_t)info.dli_fbase;
+  }
+}
+
+static bool runtime_library(uintptr_t base)
+{
+  for (size_t i = 0; i < nruntime_bases; i++)
+    if (runtime_bases[i] == base)
+      return true;
+  return false;
+}
+
 static int module_cb(struct dl_phdr_info *info, size_t size, void *self_base)
 {
   (void)size;
   const char *name = info->dlpi_name;
   bool is_exe = !name || !name[0];
   if (!is_exe && ((void *)info->dlpi_addr == self_base || !strchr(name, '/') || system_path(name)))
+    return 0;
+  /* The executable's first segment is at its base; a library's base is its load bias. */
+  if (!is_exe && runtime_library(info->dlpi_addr))
     return 0;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *p = &info->dlpi_phdr[i];
@@ -213,6 +255,7 @@ bool cw_candidates_scan_modules(void)
   void *self_base = dladdr((void *)cw_candidates_scan_modules, &self) ? self.dli_fbase : NULL;
   /* The executable is recognised by its empty name (a non-PIE one has bias 0). concwatch
    * itself is left out, unless it is linked into the executable (the unit tests). */
+  find_runtime_libraries();
   dl_iterate_phdr(module_cb, self_base);
   return atomic_load(&nranges) > 0;
 }

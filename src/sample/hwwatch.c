@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -45,12 +47,33 @@ static void fill_attr(struct perf_event_attr *a, int slot, uintptr_t addr, bool 
   a->sig_data = SIG_DATA_TAG | (uint64_t)slot;
 }
 
+/* Out of the program's way: its fds are usually the low numbers (select() needs them below
+ * FD_SETSIZE), so the event moves near the top of the fd limit. */
+static int move_high(int fd)
+{
+  struct rlimit lim;
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0 || lim.rlim_cur < 256)
+    return fd;
+  rlim_t floor = lim.rlim_cur > 65536 ? 65536 - 64 : lim.rlim_cur - 64;
+  int high = fcntl(fd, F_DUPFD_CLOEXEC, (int)floor);
+  if (high < 0)
+    return fd;
+  close(fd);
+  return high;
+}
+
 int cw_hwwatch_open(int slot)
 {
   struct perf_event_attr a;
   fill_attr(&a, slot, (uintptr_t)&parking_word, true);
   int fd = (int)syscall(SYS_perf_event_open, &a, 0, -1, -1, PERF_FLAG_FD_CLOEXEC);
-  return fd < 0 ? -errno : fd;
+  return fd < 0 ? -errno : move_high(fd);
+}
+
+uint64_t cw_hwwatch_identity(int fd)
+{
+  struct stat st;
+  return fstat(fd, &st) == 0 ? (uint64_t)st.st_ino ^ ((uint64_t)st.st_dev << 40) : 0;
 }
 
 int cw_hwwatch_move(int fd, int slot, uintptr_t addr)

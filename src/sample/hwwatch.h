@@ -18,6 +18,9 @@
 /* A disabled read/write watchpoint for the calling thread and the threads it will create.
  * Returns the fd, or -errno. */
 int cw_hwwatch_open(int slot);
+/* What the fd refers to (inode and device): the program may close concwatch's fds (closefrom,
+ * close_range) and reuse the numbers; a changed identity says the event is gone. 0 on error. */
+uint64_t cw_hwwatch_identity(int fd);
 /* Watch the 8-byte-aligned word at addr in every thread that has the event. 0 or -errno. */
 int cw_hwwatch_move(int fd, int slot, uintptr_t addr);
 void cw_hwwatch_disable(int fd);

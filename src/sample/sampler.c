@@ -73,6 +73,7 @@ static bool heap_recorded_since_start;
 static pid_t sampler_pid; /* the process sampling started in (a fork concwatch did not see
                            * through its fork wrapper, such as daemon()'s, has no sampler) */
 static int slot_fd[CW_WATCH_SLOTS] = {-1, -1, -1, -1}; /* one inherited event per slot */
+static uint64_t slot_identity[CW_WATCH_SLOTS];        /* what slot_fd referred to when opened */
 static struct sigaction program_sigtrap;              /* what SIGTRAP did before us */
 /* Our handler is installed: the program's sigaction(SIGTRAP) calls are redirected to
  * program_sigtrap (interpose/signal.c). concwatch's own calls happen while it is false. */
@@ -215,6 +216,7 @@ static int open_slots(void)
       return fd;
     }
     slot_fd[k] = fd;
+    slot_identity[k] = cw_hwwatch_identity(fd);
   }
   return 0;
 }
@@ -228,6 +230,10 @@ static void arm_everywhere(int slot, uintptr_t addr)
 {
   if (slot_fd[slot] < 0)
     return;
+  if (cw_hwwatch_identity(slot_fd[slot]) != slot_identity[slot]) {
+    slot_fd[slot] = -1; /* the program closed it (the number may be its file now): leave it */
+    return;
+  }
   uint64_t t0 = cw_now_ns();
   if (addr)
     cw_hwwatch_move(slot_fd[slot], slot, addr);
