@@ -80,7 +80,9 @@ int cw_hwwatch_move(int fd, int slot, uintptr_t addr)
 {
   struct perf_event_attr a;
   fill_attr(&a, slot, addr & ~(uintptr_t)(CW_WATCH_LEN - 1), false);
-  if (ioctl(fd, PERF_EVENT_IOC_MODIFY_ATTRIBUTES, &a) != 0 || ioctl(fd, PERF_EVENT_IOC_ENABLE, 0) != 0)
+  /* attr.disabled is 0: the kernel enables the event as part of the change (a separate
+   * ENABLE would interrupt every CPU running a watched thread a second time). */
+  if (ioctl(fd, PERF_EVENT_IOC_MODIFY_ATTRIBUTES, &a) != 0)
     return -errno;
   return 0;
 }
