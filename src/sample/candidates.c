@@ -274,11 +274,13 @@ struct heap_entry {
 };
 static struct heap_entry table[HEAP_TABLE];
 
+/* A seqlock per entry: seq is 0 while it is written, its sequence number + 1 once complete;
+ * the reader copies the fields and keeps the copy only if seq did not change meanwhile. */
 struct log_entry {
-  _Atomic uint64_t seq; /* its sequence number + 1 once written */
-  uintptr_t addr;
-  size_t size;
-  uintptr_t pc;
+  _Atomic uint64_t seq;
+  _Atomic uintptr_t addr;
+  _Atomic size_t size;
+  _Atomic uintptr_t pc;
 };
 static struct log_entry heap_log[HEAP_LOG];
 static _Atomic uint64_t log_next;
@@ -296,9 +298,10 @@ void cw_heap_allocated(uintptr_t addr, size_t size, uintptr_t pc)
   uint64_t seq = atomic_fetch_add_explicit(&log_next, 1, memory_order_relaxed);
   struct log_entry *l = &heap_log[seq & (HEAP_LOG - 1)];
   atomic_store_explicit(&l->seq, 0, memory_order_relaxed);
-  l->addr = addr;
-  l->size = size;
-  l->pc = pc;
+  atomic_thread_fence(memory_order_release);
+  atomic_store_explicit(&l->addr, addr, memory_order_relaxed);
+  atomic_store_explicit(&l->size, size, memory_order_relaxed);
+  atomic_store_explicit(&l->pc, pc, memory_order_relaxed);
   atomic_store_explicit(&l->seq, seq + 1, memory_order_release);
 }
 
@@ -340,14 +343,12 @@ size_t cw_heap_new_blocks(uint64_t *cursor, struct cw_heap_block *out, size_t ma
     struct log_entry *l = &heap_log[*cursor & (HEAP_LOG - 1)];
     if (atomic_load_explicit(&l->seq, memory_order_acquire) != *cursor + 1)
       continue;
-    out[n] = (struct cw_heap_block){l->addr, l->size, l->pc};
-    if (atomic_load_explicit(&l->seq, memory_order_acquire) == *cursor + 1)
+    out[n] = (struct cw_heap_block){atomic_load_explicit(&l->addr, memory_order_relaxed),
+                                    atomic_load_explicit(&l->size, memory_order_relaxed),
+                                    atomic_load_explicit(&l->pc, memory_order_relaxed)};
+    atomic_thread_fence(memory_order_acquire);
+    if (atomic_load_explicit(&l->seq, memory_order_relaxed) == *cursor + 1)
       n++;
   }
   return n;
-}
-
-void cw_candidates_postfork_child(void)
-{
-  /* The child keeps the parent's memory: the tables stay true. */
 }

@@ -45,6 +45,4 @@ struct cw_heap_block {
 };
 size_t cw_heap_new_blocks(uint64_t *cursor, struct cw_heap_block *out, size_t max);
 
-void cw_candidates_postfork_child(void);
-
 #endif
