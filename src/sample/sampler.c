@@ -8,6 +8,8 @@
 #include "sample.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <pthread.h>
 #include <semaphore.h>
 #include <signal.h>
@@ -805,6 +807,22 @@ void cw_sample_startup(void)
   heap_recorded_since_start = cw_heap_tracking;
 }
 
+/* A debugger (or strace) sees every SIGTRAP first: gdb would stop at each watchpoint hit. */
+static bool traced(void)
+{
+  int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  char buf[4096];
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  if (n <= 0)
+    return false;
+  buf[n] = 0;
+  const char *p = strstr(buf, "TracerPid:");
+  return p && atoi(p + 10) != 0;
+}
+
 static void say_off(const char *why)
 {
   char msg[256];
@@ -819,7 +837,9 @@ static void start_sampling(void)
     cw_heap_tracking = false;
     return;
   }
-  const char *why = cw_decode_init() ? install_handler() : "the instruction decoder (capstone) could not be set up";
+  const char *why = traced() ? "a debugger or tracer is attached (it would stop at every watchpoint hit)"
+                   : !cw_decode_init() ? "the instruction decoder (capstone) could not be set up"
+                                       : install_handler();
   if (!why) {
     int err = open_slots();
     if (err < 0) {

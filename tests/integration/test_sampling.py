@@ -154,6 +154,14 @@ class Unavailable(ConcwatchTestCase):
         self.assertEqual(r.findings(), [])
         self.assertEqual(r.rc, 0)
 
+    def test_under_a_debugger(self):
+        """A tracer (gdb, strace) sees every SIGTRAP first: sampling stays off and says why."""
+        r = run([fixture("traced"), SAMPLED, "global", "0.1"])
+        self.check_off(r, "a debugger or tracer is attached")
+        self.assertRegex(r.stdout, r"hits \d+")
+        self.assertEqual(r.findings(), [])
+        self.assertEqual(r.rc, 0)
+
     def test_silent_when_switched_off(self):
         r = run([NO_PERF, SAMPLED, "global", "0.1"], "race_sampling=0")
         self.assertClean(r)
