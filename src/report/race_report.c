@@ -43,38 +43,6 @@ static void stack_owner_cb(struct cw_thread *t, void *arg)
     q->thread = t->id;
 }
 
-/* The mapping of /proc/self/maps that holds addr: its name ("[heap]", "[stack]", a path, or
- * empty for anonymous memory). Read without stdio: no malloc. */
-static bool mapping_of(uintptr_t addr, char *name, size_t cap)
-{
-  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return false;
-  char buf[8192], line[1024];
-  size_t len = 0;
-  bool found = false;
-  ssize_t n;
-  while (!found && (n = read(fd, buf, sizeof buf)) > 0) {
-    for (ssize_t i = 0; i < n && !found; i++) {
-      if (buf[i] != '\n') {
-        if (len + 1 < sizeof line)
-          line[len++] = buf[i];
-        continue;
-      }
-      line[len] = 0;
-      len = 0;
-      unsigned long lo, hi;
-      int pos = 0;
-      if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &pos) >= 2 && addr >= lo && addr < hi) {
-        snprintf(name, cap, "%s", pos > 0 ? line + pos : "");
-        found = true;
-      }
-    }
-  }
-  close(fd);
-  return found;
-}
-
 static void locate(uintptr_t addr, struct location *loc)
 {
   const char *sym;
@@ -109,7 +77,7 @@ static void locate(uintptr_t addr, struct location *loc)
   cw_threads_foreach(stack_owner_cb, &q);
   cw_threads_unlock();
   char mapping[256] = "";
-  bool mapped = mapping_of(addr, mapping, sizeof mapping);
+  bool mapped = cw_mapping_of(addr, mapping, sizeof mapping);
   if (!q.thread && mapped && !strcmp(mapping, "[stack]"))
     q.thread = 1; /* the main thread's stack */
   if (q.thread) {

@@ -1,6 +1,11 @@
 #include "platform.h"
 
 #include <errno.h>
+#include <link.h>
+#include <stdbool.h>
+#include <string.h>
+#include <stdio.h>
+#include <fcntl.h>
 #include <linux/futex.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -127,4 +132,54 @@ void cw_unmap(void *p, size_t size)
   int saved_errno = errno;
   munmap(p, size);
   errno = saved_errno;
+}
+
+/* The mapping of /proc/self/maps that holds addr: its name ("[heap]", "[stack]", a path, or
+ * empty for anonymous memory). Read without stdio: no malloc. */
+bool cw_mapping_of(uintptr_t addr, char *name, size_t cap)
+{
+  int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  char buf[8192], line[1024];
+  size_t len = 0;
+  bool found = false;
+  ssize_t n;
+  while (!found && (n = read(fd, buf, sizeof buf)) > 0) {
+    for (ssize_t i = 0; i < n && !found; i++) {
+      if (buf[i] != '\n') {
+        if (len + 1 < sizeof line)
+          line[len++] = buf[i];
+        continue;
+      }
+      line[len] = 0;
+      len = 0;
+      unsigned long lo, hi;
+      int pos = 0;
+      if (sscanf(line, "%lx-%lx %*s %*s %*s %*s %n", &lo, &hi, &pos) >= 2 && addr >= lo && addr < hi) {
+        snprintf(name, cap, "%s", pos > 0 ? line + pos : "");
+        found = true;
+      }
+    }
+  }
+  close(fd);
+  return found;
+}
+
+static int first_object(struct dl_phdr_info *info, size_t size, void *out)
+{
+  (void)size;
+  *(struct dl_phdr_info *)out = *info;
+  return 1; /* the executable comes first */
+}
+
+bool cw_executable_path(char *buf, size_t cap)
+{
+  struct dl_phdr_info exe;
+  if (!dl_iterate_phdr(first_object, &exe))
+    return false;
+  for (int i = 0; i < exe.dlpi_phnum; i++)
+    if (exe.dlpi_phdr[i].p_type == PT_LOAD)
+      return cw_mapping_of(exe.dlpi_addr + exe.dlpi_phdr[i].p_vaddr, buf, cap) && buf[0] == '/';
+  return false;
 }

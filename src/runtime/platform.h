@@ -41,6 +41,14 @@ void cw_futex_wake_all(_Atomic uint32_t *addr);
 /* Write all of buf (retrying short writes and EINTR); returns 0 or -1. Keeps errno. */
 int cw_write_all(int fd, const void *buf, size_t len);
 
+/* The name of the mapping of /proc/self/maps that holds addr ("[heap]", "[stack]", a path, or
+ * empty for anonymous memory); false if none does. Reads without stdio: no malloc. */
+bool cw_mapping_of(uintptr_t addr, char *name, size_t cap);
+
+/* The executable's file, as mapped (not /proc/self/exe, which names the loader when the program
+ * was started as `ld.so ./prog`); false if unknown. */
+bool cw_executable_path(char *buf, size_t cap);
+
 /* Anonymous memory straight from the kernel; NULL on failure. */
 void *cw_map(size_t size);
 void cw_unmap(void *p, size_t size);

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "../runtime/alloc.h"
+#include "../runtime/platform.h"
 
 /* ---- code ranges ---- */
 
@@ -245,7 +246,8 @@ static int module_cb(struct dl_phdr_info *info, size_t size, void *self_base)
       return 0;
   if (nscanned < MAX_RANGES)
     scanned_bases[nscanned++] = info->dlpi_addr + 1;
-  scan_file(is_exe ? "/proc/self/exe" : name, info->dlpi_addr);
+  char exe[4096];
+  scan_file(is_exe ? (cw_executable_path(exe, sizeof exe) ? exe : "/proc/self/exe") : name, info->dlpi_addr);
   return 0;
 }
 

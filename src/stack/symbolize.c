@@ -48,8 +48,10 @@ static struct cached_data *data_cache;
 
 void cw_symbolizer_init(void)
 {
-  ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
-  exe_path[n > 0 ? n : 0] = 0;
+  if (!cw_executable_path(exe_path, sizeof exe_path)) {
+    ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
+    exe_path[n > 0 ? n : 0] = 0;
+  }
   if (cw_opt.symbolizer_path) {
     snprintf(symbolizer_path, sizeof symbolizer_path, "%s", cw_opt.symbolizer_path);
     return;

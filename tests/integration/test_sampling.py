@@ -110,6 +110,15 @@ class SampledRaces(ConcwatchTestCase):
                 return
         self.fail(f"no race in the forked child in {POSITIVE_TRIES} runs: {r.stderr}")
 
+    def test_started_through_the_loader(self):
+        """`ld.so ./prog`: /proc/self/exe is the loader, yet the program's globals and lines are found."""
+        loader = "/lib64/ld-linux-x86-64.so.2"
+        if not os.path.exists(loader):
+            self.fail(f"{loader} missing: this test is for x86-64 glibc systems")
+        r, f = run_until_race(self, [loader, SAMPLED, "global"])
+        self.assertEqual(f["location"]["name"], "hits")
+        self.check_sides(f, "bump_global", marker_line(SOURCE, "@global-race"))
+
     def test_program_using_sigtrap_itself(self):
         """Sampling signals with SIGTRAP; a program that handles and resets SIGTRAP while it
         runs sees exactly what it would without concwatch, and the race is still found."""
