@@ -46,25 +46,8 @@ fi
 
 WORK=$(mktemp -d /tmp/race_bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-say() { printf '%s\n' "$*" >&2; }
-
-# ---- build -----------------------------------------------------------------------------
-if ((BUILD)) && [[ -f $BUILD_DIR/CMakeCache.txt ]]; then
-  if ! cmake --build "$BUILD_DIR" >"$WORK/build.log" 2>&1; then
-    say "note: 'cmake --build $BUILD_DIR' failed, so $CONCWATCH_SO may be stale or missing; last lines:"
-    tail -n 5 "$WORK/build.log" >&2
-  fi
-fi
-# The library may be briefly missing while the project is being rebuilt: wait a little.
-for ((i = 0; i < 15; i++)); do [[ -f $CONCWATCH_SO ]] && break; sleep 1; done
-HAVE_CW=0
-mkdir -p "$WORK/lib"
-if [[ -f $CONCWATCH_SO ]]; then
-  cp "$CONCWATCH_SO" "$WORK/lib/libconcwatch.so"   # its soname is libconcwatch.so
-  sym=$(dirname "$CONCWATCH_SO")/concwatch-symbolizer
-  [[ -x $sym ]] && cp "$sym" "$WORK/lib/"          # found next to the library
-  HAVE_CW=1
-fi
+source "$ROOT/tests/bench/common.sh"
+bench_prepare_library
 
 CC=${CC:-cc}
 "$CC" -O2 -o "$WORK/race_measure" "$SRC/race_measure.c"

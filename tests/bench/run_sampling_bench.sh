@@ -64,34 +64,8 @@ fi
 
 WORK=$(mktemp -d /tmp/sampling_bench.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-say() { printf '%s\n' "$*" >&2; }
-
-# ---- build -----------------------------------------------------------------------------
-if ((BUILD)) && [[ -f $BUILD_DIR/CMakeCache.txt ]]; then
-  if ! cmake --build "$BUILD_DIR" >"$WORK/build.log" 2>&1; then
-    say "note: 'cmake --build $BUILD_DIR' failed, so $CONCWATCH_SO may be stale or missing; last lines:"
-    tail -n 5 "$WORK/build.log" >&2
-  fi
-fi
-for ((i = 0; i < 15; i++)); do [[ -f $CONCWATCH_SO ]] && break; sleep 1; done
-mkdir -p "$WORK/lib"
-HAVE_CW=0
-if [[ -f $CONCWATCH_SO ]]; then
-  cp "$CONCWATCH_SO" "$WORK/lib/libconcwatch.so"
-  sym=$(dirname "$CONCWATCH_SO")/concwatch-symbolizer
-  [[ -x $sym ]] && cp "$sym" "$WORK/lib/"
-  HAVE_CW=1
-fi
-SO=$WORK/lib/libconcwatch.so
-# What was measured: the copied library's checksum and build time, and the source tree's
-# commit at copy time, and whether the library's sources had uncommitted changes.
-LIBINFO="library: sha256 $( [[ -f $SO ]] && sha256sum "$SO" | cut -c1-16 || echo none)"
-LIBINFO+=" built $( [[ -f $SO ]] && date -u -r "$CONCWATCH_SO" '+%Y-%m-%d %H:%M:%S UTC' || echo -)"
-LIBINFO+=", source $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if git -C "$ROOT" rev-parse HEAD >/dev/null 2>&1; then
-  [[ -n $(git -C "$ROOT" status --porcelain -- src interpose include CMakeLists.txt 2>/dev/null) ]] &&
-    LIBINFO+=" with uncommitted changes in src/, interpose/ or include/"
-fi
+source "$ROOT/tests/bench/common.sh"
+bench_prepare_library
 
 CC=${CC:-gcc}
 "$CC" -O2 -o "$WORK/race_measure" "$SRC/race_measure.c"
