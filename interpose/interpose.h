@@ -10,10 +10,11 @@
 #define CW_EXPORT __attribute__((visibility("default")))
 
 /* The program's call site, for stacks: the return address into the caller, and the caller's
- * stack pointer at the call (this file is built with frame pointers, so the wrapper's frame
- * holds [saved fp][return address] and the caller's frame starts just above). */
+ * stack pointer at the call (the canonical frame address: the stack pointer before the call
+ * instruction pushed the return address). Neither needs a frame pointer, so a wrapper whose
+ * fast path is a tail call needs no frame at all. */
 #define CW_CALLER_PC ((uintptr_t)__builtin_return_address(0))
-#define CW_CALLER_SP ((uintptr_t)__builtin_frame_address(0) + 2 * sizeof(void *))
+#define CW_CALLER_SP ((uintptr_t)__builtin_dwarf_cfa())
 
 /* dlsym(RTLD_NEXT) (or dlvsym with a version); exits with a one-line error if it is missing,
  * since a wrapper without its real function cannot keep the program's behaviour. */
@@ -26,6 +27,16 @@ void *cw_resolve(const char *name, const char *version);
     if (__builtin_expect(real_##name == 0, 0))                                           \
       real_##name = (__typeof__(real_##name))cw_resolve(#name, 0);                       \
   } while (0)
+/* For the hottest wrappers, whose fast path is a tail call: the pointer starts at a stub that
+ * resolves it on the first call, so the fast path calls through it without a test. */
+#define CW_REAL_RESOLVED_ON_FIRST_CALL(name, params, args)                              \
+  static int first_call_##name params;                                                   \
+  static __typeof__(name) *real_##name = first_call_##name;                              \
+  static int first_call_##name params                                                    \
+  {                                                                                      \
+    real_##name = (__typeof__(real_##name))cw_resolve(#name, 0);                         \
+    return real_##name args;                                                             \
+  }
 #define CW_ENSURE_VERSION(name, version)                                                 \
   do {                                                                                   \
     if (__builtin_expect(real_##name == 0, 0))                                           \

@@ -7,11 +7,11 @@
 
 CW_REAL(pthread_mutex_init);
 CW_REAL(pthread_mutex_destroy);
-CW_REAL(pthread_mutex_lock);
+CW_REAL_RESOLVED_ON_FIRST_CALL(pthread_mutex_lock, (pthread_mutex_t * m), (m))
 CW_REAL(pthread_mutex_trylock);
 CW_REAL(pthread_mutex_timedlock);
 CW_REAL(pthread_mutex_clocklock);
-CW_REAL(pthread_mutex_unlock);
+CW_REAL_RESOLVED_ON_FIRST_CALL(pthread_mutex_unlock, (pthread_mutex_t * m), (m))
 
 /* EOWNERDEAD (robust mutexes) also hands the lock over. */
 static int acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
@@ -23,11 +23,12 @@ static int checked(const char *function, int rc, const void *lock, uintptr_t pc)
   return rc;
 }
 
-/* The hot pair: kept small, everything unusual is out of line. */
+/* The hot pair: a default mutex with nothing to check is a push (or a pop) and a tail call to
+ * the real function (see cw_mutex_lock_fast); everything else is out of line. */
 
 static void check_kind(pthread_mutex_t *m, uintptr_t pc)
 {
-  if (__builtin_expect(cw_rwlocks_registered, 0))
+  if (cw_mutex_hooks & CW_MUTEX_HOOK_RWLOCKS)
     cw_lock_kind_check_slow(m, CW_LOCK_MUTEX, pc);
 }
 
@@ -53,18 +54,24 @@ CW_EXPORT int pthread_mutex_destroy(pthread_mutex_t *m)
   return rc == EBUSY ? rc : checked("pthread_mutex_destroy", rc, m, CW_CALLER_PC);
 }
 
-CW_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+static __attribute__((noinline)) int mutex_lock_general(pthread_mutex_t *m, uintptr_t pc, uintptr_t sp)
 {
-  CW_ENSURE(pthread_mutex_lock);
-  check_kind(m, CW_CALLER_PC);
-  struct cw_thread *self = cw_lock_pre(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, CW_CALLER_PC, CW_CALLER_SP);
+  check_kind(m, pc);
+  struct cw_thread *self = cw_lock_pre(m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, pc, sp);
   int rc = real_pthread_mutex_lock(m);
   if (__builtin_expect(rc == 0 && self != NULL, 1)) {
     cw_lock_post(self, m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, 1, 0, 0);
     return 0;
   }
-  cw_lock_post(self, m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, acquired(rc), CW_CALLER_PC, CW_CALLER_SP);
-  return checked("pthread_mutex_lock", rc, m, CW_CALLER_PC);
+  cw_lock_post(self, m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_ACQ_BLOCKING, acquired(rc), pc, sp);
+  return checked("pthread_mutex_lock", rc, m, pc);
+}
+
+CW_EXPORT int pthread_mutex_lock(pthread_mutex_t *m)
+{
+  if (__builtin_expect(cw_mutex_lock_fast(m, CW_CALLER_PC, CW_CALLER_SP), 1))
+    return real_pthread_mutex_lock(m);
+  return mutex_lock_general(m, CW_CALLER_PC, CW_CALLER_SP);
 }
 
 CW_EXPORT int pthread_mutex_trylock(pthread_mutex_t *m)
@@ -93,11 +100,17 @@ CW_EXPORT int pthread_mutex_clocklock(pthread_mutex_t *m, clockid_t clock, const
   return checked("pthread_mutex_clocklock", rc, m, CW_CALLER_PC);
 }
 
-/* A tail call: the errors an unlock can return (EPERM from an error-checking mutex the thread
+static __attribute__((noinline)) int mutex_unlock_general(pthread_mutex_t *m, uintptr_t pc)
+{
+  cw_unlock(m, CW_LOCK_MUTEX, pc);
+  return real_pthread_mutex_unlock(m);
+}
+
+/* Tail calls: the errors an unlock can return (EPERM from an error-checking mutex the thread
  * does not own) are foreseen by the engine before the call. */
 CW_EXPORT int pthread_mutex_unlock(pthread_mutex_t *m)
 {
-  CW_ENSURE(pthread_mutex_unlock);
-  cw_unlock(m, CW_LOCK_MUTEX, CW_CALLER_PC);
-  return real_pthread_mutex_unlock(m);
+  if (__builtin_expect(cw_mutex_unlock_fast(m), 1))
+    return real_pthread_mutex_unlock(m);
+  return mutex_unlock_general(m, CW_CALLER_PC);
 }

@@ -131,19 +131,20 @@ void cw_unlock_unheld(struct cw_thread *t, const void *lock, enum cw_lock_kind k
 void cw_self_relock_check(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
                           enum cw_lock_mode mode, uintptr_t pc, uintptr_t sp);
 void cw_watchdog_ensure(void);
-extern bool cw_rwlocks_registered;
-
-/* The kernel thread id glibc records as a mutex's owner (0 when not locked). */
-static inline pid_t cw_mutex_owner(const void *mutex)
-{
-  return __atomic_load_n(&((const pthread_mutex_t *)mutex)->__data.__owner, __ATOMIC_RELAXED);
-}
+/* Nonzero while every mutex call must take the general path: rwlocks exist (a mutex call may
+ * be given one), or race detection joins clocks at each lock and unlock. */
+extern CW_HIDDEN uint8_t cw_mutex_hooks;
+#define CW_MUTEX_HOOK_RWLOCKS 1u
+#define CW_MUTEX_HOOK_RACE 2u
+void cw_mutex_hooks_set(unsigned hook);
 
 /* Entering a blocking call: the watchdog tells one blocking call from the next by this
  * number (whether the thread is still inside is the pending entry or its wait record). */
 static inline void cw_wait_mark(struct cw_thread *t)
 {
-  __atomic_store_n(&t->wait_seq, t->wait_seq + 1, __ATOMIC_RELEASE);
+  /* A plain increment (one add to memory): the watchdog's reads need no order against the
+   * held entry, since it confirms a deadlock by reading the number again before reporting. */
+  t->wait_seq++;
 }
 
 /* A blocking or timed acquisition is pushed as a pending held entry before the real call (the
@@ -201,6 +202,41 @@ static inline __attribute__((always_inline)) void cw_lock_post(struct cw_thread 
     return;
   }
   cw_held_push(t, lock, kind, mode, CW_HELD_TRY, pc, sp);
+}
+
+/* ---- the default mutex, the commonest case of all ----
+ * A default mutex (PTHREAD_MUTEX_INITIALIZER's kind, private, no elision) cannot fail to lock,
+ * and glibc records its owner. When nothing needs checking, its request is pushed as a pending
+ * entry marked CW_HELD_OWNER_CONFIRMS and the wrapper tail-calls the real lock: nothing is left
+ * to do after the call, so the wrapper needs no stack frame at all. False: take the general
+ * path (cw_lock_pre and cw_lock_post around the real call). */
+static inline __attribute__((always_inline)) bool cw_mutex_lock_fast(const pthread_mutex_t *m,
+                                                                    uintptr_t pc, uintptr_t sp)
+{
+  struct cw_thread *t = cw_tls.active;
+  if (CW_UNLIKELY(t == NULL || cw_mutex_hooks != 0) || m->__data.__kind != 0 || cw_mutex_owner(m) == t->tid)
+    return false;
+  uint32_t n = t->nheld;
+  uint64_t chain = cw_chain_step(n ? t->held[n - 1].chain : 0, m, CW_LOCK_MUTEX, CW_MODE_WRITE, 0);
+  if (CW_UNLIKELY(n >= CW_HELD_INITIAL) || (n != 0 && !cw_chain_cached(t, cw_chain_key(chain))))
+    return false;
+  cw_held_store(t, n, m, CW_LOCK_MUTEX, CW_MODE_WRITE, CW_HELD_PENDING | CW_HELD_OWNER_CONFIRMS, pc, sp, chain);
+  cw_wait_mark(t);
+  return true;
+}
+
+/* The unlock of the lock taken last, with no hook: a pop, and the wrapper tail-calls the real
+ * unlock. False: take cw_unlock. */
+static inline __attribute__((always_inline)) bool cw_mutex_unlock_fast(const pthread_mutex_t *m)
+{
+  struct cw_thread *t = cw_tls.active;
+  if (CW_UNLIKELY(t == NULL || cw_mutex_hooks != 0))
+    return false;
+  uint32_t n = t->nheld;
+  if (CW_UNLIKELY(n == 0 || t->held[n - 1].lock != m))
+    return false;
+  t->nheld = n - 1;
+  return true;
 }
 
 static inline __attribute__((always_inline)) void cw_unlock(const void *lock, enum cw_lock_kind kind, uintptr_t pc)

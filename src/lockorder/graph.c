@@ -11,7 +11,7 @@ static struct cw_edge *edges_by_key;
 static size_t nnodes, nedges;
 static uint64_t next_node_id = 1;
 static uint32_t visit_generation;
-_Atomic uint64_t cw_graph_epoch_counter;
+uint64_t cw_graph_epoch_counter;
 
 /* Pages holding nodes, for free(): a lock-free bitmap answers "certainly not" for most
  * blocks; the page table gives the nodes on a page. Bits are never cleared (a stale bit only
@@ -86,7 +86,7 @@ void cw_graph_reset(void)
 
 size_t cw_graph_node_count(void) { return nnodes; }
 size_t cw_graph_edge_count(void) { return nedges; }
-uint64_t cw_graph_epoch(void) { return atomic_load_explicit(&cw_graph_epoch_counter, memory_order_acquire); }
+uint64_t cw_graph_epoch(void) { return __atomic_load_n(&cw_graph_epoch_counter, __ATOMIC_ACQUIRE); }
 
 struct cw_node *cw_graph_find_node(uintptr_t addr)
 {
@@ -143,7 +143,7 @@ void cw_graph_remove_node(struct cw_node *n)
   cw_free(n->in);
   cw_free(n);
   nnodes--;
-  atomic_fetch_add_explicit(&cw_graph_epoch_counter, 1, memory_order_release);
+  __atomic_fetch_add(&cw_graph_epoch_counter, 1, __ATOMIC_RELEASE);
 }
 
 size_t cw_graph_remove_range(uintptr_t start, size_t size)

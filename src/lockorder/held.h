@@ -3,28 +3,36 @@
 #define CW_HELD_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include "../runtime/thread.h"
 
-/* One multiply-add per entry: the chain key only has to tell different held stacks apart
- * for the validated-chain cache; the cache key mixes it properly. */
+#pragma GCC visibility push(hidden)
+
+/* One add and one multiply per entry: the multiply spreads the new lock over every bit, so
+ * the top bits pick the cache slot and the whole word tells different held stacks apart. */
 static inline uint64_t cw_chain_step(uint64_t below, const void *lock, unsigned kind, unsigned mode,
                                      unsigned flags)
 {
-  return below * 0x9e3779b97f4a7c15ull + ((uintptr_t)lock ^ (kind | mode << 4 | flags << 8));
+  return (below + ((uintptr_t)lock ^ (kind | mode << 4 | flags << 8))) * 0x9e3779b97f4a7c15ull;
 }
 
 /* ---- the validated-chain cache (lockdep's chain cache) ----
  * A per-thread, direct-mapped set of keys: (held stack, new lock) pairs already turned into
  * edges. The cache belongs to one graph epoch, which moves whenever a lock is forgotten: a
- * thread whose cache is from an older epoch takes the slow path, which empties it. */
-#define CW_CHAIN_CACHE_SIZE 1024u /* power of two */
+ * thread whose cache is from an older epoch takes the slow path, which empties it. A thread
+ * starts with the shared empty cache (all slots 0), so the probe needs no NULL test. */
+#define CW_CHAIN_CACHE_BITS 10u
+#define CW_CHAIN_CACHE_SIZE (1u << CW_CHAIN_CACHE_BITS)
 
-extern _Atomic uint64_t cw_graph_epoch_counter;
+extern uint64_t cw_graph_epoch_counter;
+extern const uint64_t cw_chain_cache_empty[CW_CHAIN_CACHE_SIZE];
 
-/* The key of a chain (the held stack with the new lock on top, from cw_chain_step). */
-static inline uint64_t cw_chain_key(uint64_t chain) { return (chain ^ (chain >> 31)) | 1; }
+/* The key of a chain (the held stack with the new lock on top, from cw_chain_step): the chain
+ * itself. An empty slot holds 0, so a chain whose hash is 0 would read as validated: one in
+ * 2^64, as likely as two held stacks sharing a key. */
+static inline uint64_t cw_chain_key(uint64_t chain) { return chain; }
 
 static inline uint64_t cw_chain_cache_key(const struct cw_thread *t, const void *lock,
                                           unsigned kind, unsigned mode)
@@ -32,16 +40,50 @@ static inline uint64_t cw_chain_cache_key(const struct cw_thread *t, const void 
   return cw_chain_key(cw_chain_step(t->held[t->nheld - 1].chain, lock, kind, mode, 0));
 }
 
-#define CW_CHAIN_SLOT(key) (((key) >> 1) & (CW_CHAIN_CACHE_SIZE - 1)) /* bit 0 is always set */
+#define CW_CHAIN_SLOT(key) ((key) >> (64 - CW_CHAIN_CACHE_BITS)) /* the best-mixed bits */
 
 static inline bool cw_chain_cached(const struct cw_thread *t, uint64_t key)
 {
-  return t->chain_cache && t->chain_cache[CW_CHAIN_SLOT(key)] == key &&
-         t->cache_epoch == __atomic_load_n((const uint64_t *)&cw_graph_epoch_counter, __ATOMIC_RELAXED);
+  return t->chain_cache[CW_CHAIN_SLOT(key)] == key &&
+         t->cache_epoch == __atomic_load_n(&cw_graph_epoch_counter, __ATOMIC_RELAXED);
 }
 
+/* glibc's record of a mutex's owner: the kernel thread id, 0 when not locked. */
+static inline pid_t cw_mutex_owner(const void *mutex)
+{
+  return __atomic_load_n(&((const pthread_mutex_t *)mutex)->__data.__owner, __ATOMIC_RELAXED);
+}
+
+/* Is t still waiting for the lock of its entry h (rather than holding it)? Only t itself, or
+ * a reader that knows h's lock memory is still there, may ask: a fast-path mutex entry is
+ * answered by the mutex's owner field (see CW_HELD_OWNER_CONFIRMS). */
+static inline bool cw_held_waiting(const struct cw_thread *t, const struct cw_held *h)
+{
+  uint8_t flags = __atomic_load_n(&h->flags, __ATOMIC_ACQUIRE);
+  if (!(flags & CW_HELD_PENDING))
+    return false;
+  return !(flags & CW_HELD_OWNER_CONFIRMS) || cw_mutex_owner(h->lock) != t->tid;
+}
+
+/* A thread's held stack is allocated when it attaches, with room for this many entries at
+ * least, so the fast path (which goes no deeper) never needs to grow it. */
+#define CW_HELD_INITIAL 16u
 void cw_held_grow(struct cw_thread *t);
 bool cw_held_pop_slow(struct cw_thread *t, const void *lock);
+
+/* Write entry n (n < held_cap) and make it the top. */
+static inline __attribute__((always_inline)) void cw_held_store(struct cw_thread *t, uint32_t n, const void *lock,
+                                                               unsigned kind, unsigned mode, unsigned flags,
+                                                               uintptr_t pc, uintptr_t sp, uint64_t chain)
+{
+  struct cw_held *h = &t->held[n];
+  h->lock = lock;
+  h->pc = pc;
+  h->sp = sp;
+  h->meta = CW_HELD_META(kind, mode, flags);
+  h->chain = chain;
+  t->nheld = n + 1;
+}
 
 /* Push with the chain key already computed by the caller (the same cw_chain_step). */
 static inline __attribute__((always_inline)) void cw_held_push_chained(struct cw_thread *t, const void *lock,
@@ -49,18 +91,9 @@ static inline __attribute__((always_inline)) void cw_held_push_chained(struct cw
                                                                       unsigned flags, uintptr_t pc,
                                                                       uintptr_t sp, uint64_t chain)
 {
-  uint32_t n = t->nheld;
-  if (CW_UNLIKELY(n == t->held_cap))
+  if (CW_UNLIKELY(t->nheld == t->held_cap))
     cw_held_grow(t);
-  struct cw_held *h = &t->held[n];
-  h->lock = lock;
-  h->pc = pc;
-  h->sp = sp;
-  h->kind = (uint8_t)kind;
-  h->mode = (uint8_t)mode;
-  h->flags = (uint8_t)flags;
-  h->chain = chain;
-  t->nheld = n + 1;
+  cw_held_store(t, t->nheld, lock, kind, mode, flags, pc, sp, chain);
 }
 
 static inline __attribute__((always_inline)) void cw_held_push(struct cw_thread *t, const void *lock, unsigned kind, unsigned mode,
@@ -81,5 +114,7 @@ static inline __attribute__((always_inline)) bool cw_held_pop(struct cw_thread *
   }
   return cw_held_pop_slow(t, lock);
 }
+
+#pragma GCC visibility pop
 
 #endif

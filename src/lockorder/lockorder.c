@@ -19,11 +19,13 @@ static struct cw_seen reported_cycles = CW_SEEN_INIT;
 
 /* ---- held-lock stack (the inline half is in held.h) ---- */
 
+const uint64_t cw_chain_cache_empty[CW_CHAIN_CACHE_SIZE];
+
 /* The old array is not freed until the thread exits: the deadlock watchdog reads other
  * threads' held stacks without stopping them. */
 void cw_held_grow(struct cw_thread *t)
 {
-  uint32_t cap = t->held_cap ? t->held_cap * 2 : 16;
+  uint32_t cap = t->held_cap ? t->held_cap * 2 : CW_HELD_INITIAL;
   struct cw_held *bigger = cw_alloc(cap * sizeof *bigger);
   if (t->nheld)
     memcpy(bigger, t->held, t->nheld * sizeof *bigger);
@@ -190,7 +192,7 @@ static void validate(struct request *r)
 void cw_lockorder_check(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
                         enum cw_lock_mode mode, uint64_t key)
 {
-  if (!t->chain_cache)
+  if (t->chain_cache == cw_chain_cache_empty)
     t->chain_cache = cw_alloc(CW_CHAIN_CACHE_SIZE * sizeof *t->chain_cache);
   uint64_t epoch = cw_graph_epoch();
   if (t->cache_epoch != epoch) { /* locks were forgotten: what was validated may not hold */

@@ -25,7 +25,7 @@ static void holder_cb(struct cw_thread *u, void *arg)
   if (q->found || u == q->except || (!u->alive && !u->exited_holding) || !u->held)
     return;
   for (uint32_t i = 0; i < u->nheld; i++)
-    if (u->held[i].lock == q->lock && !(u->held[i].flags & CW_HELD_PENDING)) {
+    if (u->held[i].lock == q->lock && !cw_held_waiting(u, &u->held[i])) {
       q->found = true;
       q->thread = u->id;
       q->entry = u->held[i];
@@ -87,7 +87,7 @@ static bool seen_before(const char *misuse, uintptr_t pc)
 
 bool cw_held_entry_still_held(const struct cw_thread *t, const struct cw_held *h)
 {
-  if (h->kind == CW_LOCK_SEM || (h->flags & CW_HELD_PENDING))
+  if (h->kind == CW_LOCK_SEM || cw_held_waiting(t, h))
     return false;
   if (h->kind == CW_LOCK_MUTEX)
     return cw_mutex_owner(h->lock) == t->tid;

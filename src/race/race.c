@@ -7,6 +7,8 @@
  * is not covered by T's view of U (T.vc[U]): nothing ordered them. */
 #include "race.h"
 
+#include "../engine.h"
+
 #include <errno.h>
 #include <string.h>
 
@@ -265,6 +267,7 @@ void cw_race_init(uintptr_t caller_pc)
     }
   }
   cw_race_enabled = true;
+  cw_mutex_hooks_set(CW_MUTEX_HOOK_RACE);
 }
 
 /* ---- the shadow call stack and access stacks ---- */
@@ -343,7 +346,7 @@ static cw_stack_id access_stack_slow(struct cw_thread *t, uintptr_t pc, uint64_t
     pcs[n++] = t->shadow_stack[i];
   bool marked = false;
   for (uint32_t i = 0; i < t->nheld && n < 256; i++) {
-    if (t->held[i].flags & CW_HELD_PENDING)
+    if (cw_held_waiting(t, &t->held[i]))
       continue;
     if (!marked) {
       pcs[n++] = CW_RACE_LOCKS_MARK;

@@ -27,7 +27,9 @@ static enum cw_object_kind object_kind(enum cw_lock_kind kind)
 
 /* ---- lock life ---- */
 
-bool cw_rwlocks_registered;
+uint8_t cw_mutex_hooks;
+
+void cw_mutex_hooks_set(unsigned hook) { __atomic_or_fetch(&cw_mutex_hooks, (uint8_t)hook, __ATOMIC_RELAXED); }
 
 void cw_lock_created(const void *lock, enum cw_lock_kind kind, bool shared)
 {
@@ -38,7 +40,7 @@ void cw_lock_created(const void *lock, enum cw_lock_kind kind, bool shared)
   cw_lockorder_forget(lock);
   cw_object_register(lock, object_kind(kind), shared);
   if (kind == CW_LOCK_RWLOCK)
-    __atomic_store_n(&cw_rwlocks_registered, true, __ATOMIC_RELAXED);
+    cw_mutex_hooks_set(CW_MUTEX_HOOK_RWLOCKS);
   RESTORE_ERRNO;
 }
 

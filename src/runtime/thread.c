@@ -28,6 +28,7 @@ static struct cw_thread *new_thread(uint32_t parent, cw_stack_id created_at)
   struct cw_thread *t = cw_alloc(sizeof *t);
   t->parent = parent;
   t->created_at = created_at;
+  t->chain_cache = (uint64_t *)cw_chain_cache_empty;
   cw_lock_acquire(&registry_lock);
   CW_GROW(registry, registry_cap, nthreads + 1);
   registry[nthreads] = t;
@@ -50,6 +51,8 @@ static void on_thread_destroyed(void *arg)
 static void attach(struct cw_thread *t)
 {
   t->tid = cw_gettid();
+  if (!t->held)
+    cw_held_grow(t); /* before the thread is active: the fast path relies on it */
   t->alive = true;
   cw_tls.thread = t;
   if (!cw_tls.in_runtime)
@@ -164,8 +167,9 @@ void cw_thread_exiting(void)
     cw_free(t->retired_held);
     t->retired_held = next;
   }
-  cw_free(t->chain_cache);
-  t->chain_cache = NULL;
+  if (t->chain_cache != cw_chain_cache_empty)
+    cw_free(t->chain_cache);
+  t->chain_cache = (uint64_t *)cw_chain_cache_empty;
   cw_lock_release(&registry_lock);
 }
 

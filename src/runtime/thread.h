@@ -23,14 +23,25 @@ struct cw_held {
   uint64_t chain;  /* hash of this entry and every entry below it (lockdep's chain key) */
   uintptr_t pc;    /* return address of the acquiring call */
   uintptr_t sp;    /* caller's stack pointer at that call: finds the caller frames later */
-  uint8_t kind;    /* enum cw_lock_kind */
-  uint8_t mode;    /* CW_MODE_READ / CW_MODE_WRITE */
-  uint8_t flags;   /* CW_HELD_TRY: taken by a try-lock that did not block */
+  union {
+    struct {
+      uint8_t kind;  /* enum cw_lock_kind */
+      uint8_t mode;  /* CW_MODE_READ / CW_MODE_WRITE */
+      uint8_t flags; /* CW_HELD_*: how it was taken, whether it is still requested */
+    };
+    uint32_t meta;   /* the three at once: one store on the fast path */
+  };
 };
+
+#define CW_HELD_META(kind, mode, flags) ((uint32_t)(kind) | (uint32_t)(mode) << 8 | (uint32_t)(flags) << 16)
 
 #define CW_HELD_TRY 1u
 #define CW_HELD_PENDING 2u /* requested, not yet acquired: the thread is waiting for it */
 #define CW_HELD_TIMED 4u   /* with PENDING: a timed request, it gives up by itself */
+/* With PENDING: a default mutex requested on the fast path, whose wrapper tail-calls the real
+ * lock and so never confirms the entry; the mutex's owner field says whether it is held yet
+ * (cw_held_waiting in lockorder/held.h). */
+#define CW_HELD_OWNER_CONFIRMS 8u
 
 /* What a blocked thread waits for (besides locks, which are the pending held entry). */
 enum cw_wait_kind { CW_WAIT_NONE, CW_WAIT_LOCK, CW_WAIT_COND, CW_WAIT_SEM, CW_WAIT_BARRIER, CW_WAIT_JOIN };
@@ -60,13 +71,13 @@ struct cw_thread {
 
   struct cw_held *held;
   uint32_t nheld, held_cap;
-  uint64_t *chain_cache;   /* validated (held chain, new lock) keys; see held.h */
+  uint64_t *chain_cache;   /* validated (held chain, new lock) keys, or cw_chain_cache_empty; see held.h */
   uint64_t cache_epoch;    /* the graph epoch chain_cache belongs to */
   void *retired_held;      /* earlier held arrays, kept until exit: the watchdog may read them */
 
   /* Waiting, as the deadlock watchdog sees it: wait_seq counts blocking calls; the thread is
    * inside one while its top held entry is pending (locks) or wait.kind is set (the rest). */
-  _Atomic uint64_t wait_seq;
+  uint64_t wait_seq;       /* written by the thread only, read with __atomic loads */
   struct cw_wait wait;
   bool exited_holding;     /* ended with locks held: its held entries stay for reports */
 

@@ -114,7 +114,7 @@ static void record_locks(struct trap *tr, const struct cw_thread *t)
 {
   uint8_t n = 0;
   for (uint32_t i = 0; i < t->nheld && n < TRAP_LOCKS; i++)
-    if (!(t->held[i].flags & CW_HELD_PENDING))
+    if (!cw_held_waiting(t, &t->held[i]))
       tr->locks[n++] = (uintptr_t)t->held[i].lock | t->held[i].kind;
   tr->nlocks = n;
 }

@@ -42,7 +42,7 @@ void cw_self_deadlock(struct cw_thread *t, const void *lock, enum cw_lock_kind k
                               .holders = {t->id}};
   w.blocked_stack = cw_stack_intern(pcs, n < (size_t)cw_opt.stack_depth ? n : (size_t)cw_opt.stack_depth);
   for (uint32_t i = t->nheld; i-- > 0;)
-    if (t->held[i].lock == lock && !(t->held[i].flags & CW_HELD_PENDING)) {
+    if (t->held[i].lock == lock && !cw_held_waiting(t, &t->held[i])) {
       w.holder_stacks[0] = cw_stack_rebuild(t->held[i].pc, t->held[i].sp, frames, n);
       l.first_seen = w.holder_stacks[0];
       break;

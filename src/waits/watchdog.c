@@ -57,7 +57,9 @@ struct blocked {
 
 /* ---- reading other threads' state (they keep running; see docs/design.md) ---- */
 
-static bool top_pending(struct cw_thread *t, struct cw_held *out)
+/* The thread's top entry, if it is a request: the thread waits for that lock, or (a default
+ * mutex from the fast path) may have got it already, which cw_held_waiting tells. */
+static bool top_requested(struct cw_thread *t, struct cw_held *out)
 {
   struct cw_held *held = __atomic_load_n(&t->held, __ATOMIC_ACQUIRE);
   uint32_t n = __atomic_load_n(&t->nheld, __ATOMIC_ACQUIRE);
@@ -67,10 +69,17 @@ static bool top_pending(struct cw_thread *t, struct cw_held *out)
   return (out->flags & CW_HELD_PENDING) != 0;
 }
 
+/* Only for threads already seen in the same blocking call for a while: the owner field of a
+ * fast-path mutex is read then, not from every running thread at every tick. */
+static bool top_waiting(struct cw_thread *t, struct cw_held *out)
+{
+  return top_requested(t, out) && cw_held_waiting(t, out);
+}
+
 static bool is_waiting(struct cw_thread *t)
 {
   struct cw_held top;
-  return top_pending(t, &top) || __atomic_load_n(&t->wait.kind, __ATOMIC_ACQUIRE) != CW_WAIT_NONE;
+  return top_waiting(t, &top) || __atomic_load_n(&t->wait.kind, __ATOMIC_ACQUIRE) != CW_WAIT_NONE;
 }
 
 /* Does u hold `lock` in a way that blocks a request in `mode`? */
@@ -79,7 +88,7 @@ static bool holds_blocking(struct cw_thread *u, const void *lock, uint8_t mode, 
   struct cw_held *held = __atomic_load_n(&u->held, __ATOMIC_ACQUIRE);
   uint32_t n = __atomic_load_n(&u->nheld, __ATOMIC_ACQUIRE);
   for (uint32_t i = 0; held && i < n; i++) {
-    if (held[i].lock != lock || (held[i].flags & CW_HELD_PENDING))
+    if (held[i].lock != lock || cw_held_waiting(u, &held[i]))
       continue;
     if (mode == CW_MODE_READ && held[i].mode == CW_MODE_READ)
       continue; /* readers share */
@@ -144,7 +153,8 @@ static void observe_cb(struct cw_thread *t, void *arg)
   CW_GROW(seen, seen_cap, t->id + 1);
   struct seen *s = &seen[t->id];
   uint64_t seq = __atomic_load_n(&t->wait_seq, __ATOMIC_ACQUIRE);
-  if (!is_waiting(t)) {
+  struct cw_held top;
+  if (!top_requested(t, &top) && __atomic_load_n(&t->wait.kind, __ATOMIC_ACQUIRE) == CW_WAIT_NONE) {
     s->seq = seq;
     s->since_ns = k->now;
     k->someone_free = true;
@@ -155,7 +165,7 @@ static void observe_cb(struct cw_thread *t, void *arg)
     s->since_ns = k->now;
   }
   if (k->now - s->since_ns < (uint64_t)cw_opt.deadlock_timeout_ms * 1000000u ||
-      s->reported_seq == seq || k->nblocked == MAX_WAITERS) {
+      s->reported_seq == seq || k->nblocked == MAX_WAITERS || !is_waiting(t)) {
     k->someone_free = true;
     return;
   }
@@ -164,7 +174,7 @@ static void observe_cb(struct cw_thread *t, void *arg)
   b->t = t;
   b->seq = seq;
   b->next = -1;
-  b->is_lock = top_pending(t, &b->lock);
+  b->is_lock = top_waiting(t, &b->lock);
   if (b->is_lock)
     b->wait = (struct cw_wait){.kind = CW_WAIT_LOCK, .timed = (b->lock.flags & CW_HELD_TIMED) != 0,
                                .object = b->lock.lock, .pc = b->lock.pc, .sp = b->lock.sp};
@@ -252,7 +262,7 @@ static void stack_signal_handler(int sig, siginfo_t *info, void *uctx)
    * libc's wait are above it). */
   uintptr_t pc = t->wait.kind != CW_WAIT_NONE ? t->wait.pc : 0;
   struct cw_held top;
-  if (top_pending(t, &top))
+  if (top_waiting(t, &top))
     pc = top.pc;
   size_t start = 0;
   for (size_t i = 0; i < n; i++)

@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <cmocka.h>
+#include <pthread.h>
 
 #include "engine.h"
 #include "lockorder/held.h"
@@ -93,6 +94,57 @@ static void held_stack_push_pop_and_chain(void **state)
   cw_free(u.held);
 }
 
+/* The default-mutex fast path: a request the mutex's owner field confirms, and only where
+ * nothing needs checking (no relock, a validated chain, a default mutex, no hooks). */
+static void mutex_fast_path_is_confirmed_by_the_owner(void **state)
+{
+  (void)state;
+  pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER, n = PTHREAD_MUTEX_INITIALIZER, r;
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
+  pthread_mutex_init(&r, &attr);
+  struct cw_thread t = {.tid = cw_gettid(), .chain_cache = (uint64_t *)cw_chain_cache_empty};
+  cw_held_grow(&t);
+  cw_tls.active = &t;
+
+  assert_true(cw_mutex_lock_fast(&m, 10, 20));
+  assert_int_equal(t.nheld, 1);
+  assert_true(cw_held_waiting(&t, &t.held[0])); /* the real lock is not called yet */
+  pthread_mutex_lock(&m);
+  assert_false(cw_held_waiting(&t, &t.held[0])); /* the owner field names the thread */
+  struct cw_thread other = {.tid = t.tid + 1};
+  assert_true(cw_held_waiting(&other, &t.held[0]));
+  assert_false(cw_mutex_lock_fast(&m, 10, 20)); /* a relock: the general path judges it */
+  assert_false(cw_mutex_lock_fast(&n, 11, 21)); /* m then n: not validated yet */
+  assert_false(cw_mutex_lock_fast(&r, 12, 22)); /* not a default mutex */
+  assert_int_equal(t.nheld, 1);
+
+  uint64_t key = cw_chain_key(cw_chain_step(t.held[0].chain, &n, CW_LOCK_MUTEX, CW_MODE_WRITE, 0));
+  t.chain_cache = cw_alloc(CW_CHAIN_CACHE_SIZE * sizeof *t.chain_cache);
+  t.chain_cache[CW_CHAIN_SLOT(key)] = key;
+  t.cache_epoch = __atomic_load_n(&cw_graph_epoch_counter, __ATOMIC_RELAXED);
+  assert_true(cw_mutex_lock_fast(&n, 11, 21));
+  assert_int_equal(t.nheld, 2);
+  assert_ptr_equal(t.held[1].pc, 11);
+  assert_ptr_equal(t.held[1].sp, 21);
+
+  assert_false(cw_mutex_unlock_fast(&m)); /* not the top: the general path re-chains */
+  assert_true(cw_mutex_unlock_fast(&n));
+  cw_mutex_hooks = CW_MUTEX_HOOK_RACE;
+  assert_false(cw_mutex_unlock_fast(&m));
+  cw_mutex_hooks = 0;
+  assert_true(cw_mutex_unlock_fast(&m));
+  pthread_mutex_unlock(&m);
+  assert_int_equal(t.nheld, 0);
+  assert_false(cw_mutex_unlock_fast(&m)); /* not held */
+
+  cw_tls.active = NULL;
+  pthread_mutex_destroy(&r);
+  cw_free(t.chain_cache);
+  cw_free(t.held);
+}
+
 static void depot_interns_identical_stacks(void **state)
 {
   (void)state;
@@ -141,6 +193,7 @@ int main(void)
       cmocka_unit_test(options_errors_name_the_key),
       cmocka_unit_test(path_expansion),
       cmocka_unit_test(held_stack_push_pop_and_chain),
+      cmocka_unit_test(mutex_fast_path_is_confirmed_by_the_owner),
       cmocka_unit_test(depot_interns_identical_stacks),
       cmocka_unit_test(json_strings_are_escaped),
       cmocka_unit_test(allocator_reuses_and_grows),
