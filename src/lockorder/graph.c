@@ -87,6 +87,7 @@ void cw_graph_reset(void)
 size_t cw_graph_node_count(void) { return nnodes; }
 size_t cw_graph_edge_count(void) { return nedges; }
 uint64_t cw_graph_epoch(void) { return __atomic_load_n(&cw_graph_epoch_counter, __ATOMIC_ACQUIRE); }
+uint64_t cw_graph_epoch_seq_cst(void) { return __atomic_load_n(&cw_graph_epoch_counter, __ATOMIC_SEQ_CST); }
 
 struct cw_node *cw_graph_find_node(uintptr_t addr)
 {
@@ -143,7 +144,7 @@ void cw_graph_remove_node(struct cw_node *n)
   cw_free(n->in);
   cw_free(n);
   nnodes--;
-  __atomic_fetch_add(&cw_graph_epoch_counter, 1, __ATOMIC_RELEASE);
+  __atomic_fetch_add(&cw_graph_epoch_counter, 1, __ATOMIC_SEQ_CST);
 }
 
 size_t cw_graph_remove_range(uintptr_t start, size_t size)

@@ -74,6 +74,8 @@ size_t cw_graph_node_count(void);
 size_t cw_graph_edge_count(void);
 /* Bumped whenever nodes go away: caches of validated chains compare it. */
 uint64_t cw_graph_epoch(void);
+/* The epoch in the sequentially consistent order of the chain-cache protocol (lockorder.c). */
+uint64_t cw_graph_epoch_seq_cst(void);
 
 struct cw_edge *cw_graph_find_edge(struct cw_node *from, struct cw_node *to);
 /* Record a sighting of from->to, creating the edge if needed. *changed tells whether the edge

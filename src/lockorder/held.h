@@ -20,13 +20,13 @@ static inline uint64_t cw_chain_step(uint64_t below, const void *lock, unsigned 
 
 /* ---- the validated-chain cache (lockdep's chain cache) ----
  * A per-thread, direct-mapped set of keys: (held stack, new lock) pairs already turned into
- * edges. The cache belongs to one graph epoch, which moves whenever a lock is forgotten: a
- * thread whose cache is from an older epoch takes the slow path, which empties it. A thread
- * starts with the shared empty cache (all slots 0), so the probe needs no NULL test. */
+ * edges. The cache belongs to one graph epoch, which moves whenever a lock is forgotten; the
+ * forgetting thread then points every thread's cache at the shared empty one (all slots 0),
+ * and the next slow path empties and reinstalls the thread's own (lockorder.c). A thread
+ * starts with the empty cache, so the probe needs neither a NULL nor an epoch test. */
 #define CW_CHAIN_CACHE_BITS 10u
 #define CW_CHAIN_CACHE_SIZE (1u << CW_CHAIN_CACHE_BITS)
 
-extern uint64_t cw_graph_epoch_counter;
 extern const uint64_t cw_chain_cache_empty[CW_CHAIN_CACHE_SIZE];
 
 /* The key of a chain (the held stack with the new lock on top, from cw_chain_step): the chain
@@ -44,8 +44,7 @@ static inline uint64_t cw_chain_cache_key(const struct cw_thread *t, const void 
 
 static inline bool cw_chain_cached(const struct cw_thread *t, uint64_t key)
 {
-  return t->chain_cache[CW_CHAIN_SLOT(key)] == key &&
-         t->cache_epoch == __atomic_load_n(&cw_graph_epoch_counter, __ATOMIC_RELAXED);
+  return __atomic_load_n(&t->chain_cache, __ATOMIC_RELAXED)[CW_CHAIN_SLOT(key)] == key;
 }
 
 /* glibc's record of a mutex's owner: the kernel thread id, 0 when not locked. */

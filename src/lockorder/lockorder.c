@@ -189,14 +189,42 @@ static void validate(struct request *r)
   }
 }
 
+/* The validated-chain caches and the forgetting of locks, without a test of the graph epoch on
+ * the fast path: a thread publishes its cache, then reads the epoch; a forgetting thread moves
+ * the epoch, then points every thread's cache at the empty one. In either order of the two
+ * (both sequentially consistent), a cache from before the forgetting is not used after it. */
+static void remember_validated(struct cw_thread *t, uint64_t key)
+{
+  t->chain_cache_own[CW_CHAIN_SLOT(key)] = key;
+  __atomic_store_n(&t->chain_cache, t->chain_cache_own, __ATOMIC_SEQ_CST);
+  if (cw_graph_epoch_seq_cst() != t->cache_epoch) /* nodes were forgotten meanwhile */
+    __atomic_store_n(&t->chain_cache, (uint64_t *)cw_chain_cache_empty, __ATOMIC_SEQ_CST);
+}
+
+static void empty_chain_cache(struct cw_thread *t, void *arg)
+{
+  (void)arg;
+  __atomic_store_n(&t->chain_cache, (uint64_t *)cw_chain_cache_empty, __ATOMIC_SEQ_CST);
+}
+
+/* After graph_lock is released (the registry lock is never taken inside it). */
+static void forget_validated_chains_since(uint64_t epoch)
+{
+  if (cw_graph_epoch_seq_cst() == epoch)
+    return;
+  cw_threads_lock();
+  cw_threads_foreach(empty_chain_cache, NULL);
+  cw_threads_unlock();
+}
+
 void cw_lockorder_check(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
                         enum cw_lock_mode mode, uint64_t key)
 {
-  if (t->chain_cache == cw_chain_cache_empty)
-    t->chain_cache = cw_alloc(CW_CHAIN_CACHE_SIZE * sizeof *t->chain_cache);
+  if (!t->chain_cache_own)
+    t->chain_cache_own = cw_alloc(CW_CHAIN_CACHE_SIZE * sizeof *t->chain_cache_own);
   uint64_t epoch = cw_graph_epoch();
   if (t->cache_epoch != epoch) { /* locks were forgotten: what was validated may not hold */
-    memset(t->chain_cache, 0, CW_CHAIN_CACHE_SIZE * sizeof *t->chain_cache);
+    memset(t->chain_cache_own, 0, CW_CHAIN_CACHE_SIZE * sizeof *t->chain_cache_own);
     t->cache_epoch = epoch;
   }
   if (cw_opt.detect_lock_order) {
@@ -220,10 +248,8 @@ void cw_lockorder_check(struct cw_thread *t, const void *lock, enum cw_lock_kind
       free_finding(r->found[i]);
     }
     cw_free(r);
-    if (cw_graph_epoch() != t->cache_epoch)
-      return; /* nodes were forgotten meanwhile: validate again next time */
   }
-  t->chain_cache[CW_CHAIN_SLOT(key)] = key;
+  remember_validated(t, key);
 }
 
 /* ---- forgetting locks ---- */
@@ -233,10 +259,12 @@ void cw_lockorder_forget(const void *lock)
   if (!cw_graph_range_may_hold_nodes((uintptr_t)lock, 1))
     return;
   cw_lock_acquire(&graph_lock);
+  uint64_t epoch = cw_graph_epoch_seq_cst();
   struct cw_node *n = cw_graph_find_node((uintptr_t)lock);
   if (n)
     cw_graph_remove_node(n);
   cw_lock_release(&graph_lock);
+  forget_validated_chains_since(epoch);
 }
 
 bool cw_lockorder_range_may_hold_locks(const void *start, size_t size)
@@ -247,13 +275,16 @@ bool cw_lockorder_range_may_hold_locks(const void *start, size_t size)
 void cw_lockorder_forget_range(const void *start, size_t size)
 {
   cw_lock_acquire(&graph_lock);
+  uint64_t epoch = cw_graph_epoch_seq_cst();
   cw_graph_remove_range((uintptr_t)start, size);
   cw_lock_release(&graph_lock);
+  forget_validated_chains_since(epoch);
 }
 
 void cw_lockorder_sem_is_signal(const void *sem)
 {
   cw_lock_acquire(&graph_lock);
+  uint64_t epoch = cw_graph_epoch_seq_cst();
   struct cw_node *n = cw_graph_get_node((uintptr_t)sem, CW_LOCK_SEM, 0, 0);
   if (!(n->flags & CW_NODE_SIGNAL)) {
     /* Drop what it contributed while it looked like a lock. */
@@ -265,6 +296,7 @@ void cw_lockorder_sem_is_signal(const void *sem)
     n->flags |= CW_NODE_SIGNAL;
   }
   cw_lock_release(&graph_lock);
+  forget_validated_chains_since(epoch);
 }
 
 void cw_lockorder_prefork(void) { cw_lock_acquire(&graph_lock); }

@@ -167,9 +167,9 @@ void cw_thread_exiting(void)
     cw_free(t->retired_held);
     t->retired_held = next;
   }
-  if (t->chain_cache != cw_chain_cache_empty)
-    cw_free(t->chain_cache);
   t->chain_cache = (uint64_t *)cw_chain_cache_empty;
+  cw_free(t->chain_cache_own);
+  t->chain_cache_own = NULL;
   cw_lock_release(&registry_lock);
 }
 

@@ -71,8 +71,9 @@ struct cw_thread {
 
   struct cw_held *held;
   uint32_t nheld, held_cap;
-  uint64_t *chain_cache;   /* validated (held chain, new lock) keys, or cw_chain_cache_empty; see held.h */
-  uint64_t cache_epoch;    /* the graph epoch chain_cache belongs to */
+  uint64_t *chain_cache;     /* what the fast path probes: chain_cache_own or cw_chain_cache_empty */
+  uint64_t *chain_cache_own; /* validated (held chain, new lock) keys; see held.h */
+  uint64_t cache_epoch;      /* the graph epoch chain_cache_own belongs to */
   void *retired_held;      /* earlier held arrays, kept until exit: the watchdog may read them */
 
   /* Waiting, as the deadlock watchdog sees it: wait_seq counts blocking calls; the thread is

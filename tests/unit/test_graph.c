@@ -7,6 +7,8 @@
 
 #include "engine.h"
 #include "lockorder/graph.h"
+#include "lockorder/held.h"
+#include "lockorder/lockorder.h"
 
 enum { T1 = 1, T2 = 2, T3 = 3 };
 
@@ -185,6 +187,27 @@ static void thousands_of_locks_in_a_chain(void **state)
   assert_int_equal(len, 5000);
 }
 
+/* Forgetting a lock that is in the graph (destroyed, freed) empties every thread's cache of
+ * validated chains: what was validated against the old graph is checked again. */
+static void forgetting_a_lock_empties_the_validated_chains(void **state)
+{
+  (void)state;
+  cw_threads_init_main();
+  struct cw_thread *t = cw_tls.thread;
+  int a, b, gone;
+  cw_held_push(t, &a, CW_LOCK_MUTEX, CW_MODE_WRITE, 0, 1, 2);
+  uint64_t key = cw_chain_cache_key(t, &b, CW_LOCK_MUTEX, CW_MODE_WRITE);
+  assert_false(cw_chain_cached(t, key));
+  cw_lockorder_check(t, &b, CW_LOCK_MUTEX, CW_MODE_WRITE, key);
+  assert_true(cw_chain_cached(t, key));
+  node((uintptr_t)&gone);
+  cw_lockorder_forget(&gone);
+  assert_false(cw_chain_cached(t, key));
+  cw_lockorder_check(t, &b, CW_LOCK_MUTEX, CW_MODE_WRITE, key);
+  assert_true(cw_chain_cached(t, key));
+  assert_true(cw_held_pop(t, &a));
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -202,6 +225,7 @@ int main(void)
       cmocka_unit_test_teardown(range_removal_finds_locks_inside_a_block, teardown),
       cmocka_unit_test_teardown(cycle_key_ignores_rotation, teardown),
       cmocka_unit_test_teardown(thousands_of_locks_in_a_chain, teardown),
+      cmocka_unit_test_teardown(forgetting_a_lock_empties_the_validated_chains, teardown),
   };
   return cmocka_run_group_tests_name("graph", tests, NULL, NULL);
 }

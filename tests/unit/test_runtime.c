@@ -123,7 +123,6 @@ static void mutex_fast_path_is_confirmed_by_the_owner(void **state)
   uint64_t key = cw_chain_key(cw_chain_step(t.held[0].chain, &n, CW_LOCK_MUTEX, CW_MODE_WRITE, 0));
   t.chain_cache = cw_alloc(CW_CHAIN_CACHE_SIZE * sizeof *t.chain_cache);
   t.chain_cache[CW_CHAIN_SLOT(key)] = key;
-  t.cache_epoch = __atomic_load_n(&cw_graph_epoch_counter, __ATOMIC_RELAXED);
   assert_true(cw_mutex_lock_fast(&n, 11, 21));
   assert_int_equal(t.nheld, 2);
   assert_ptr_equal(t.held[1].pc, 11);
