@@ -209,6 +209,16 @@ bool cw_thread_info(uint32_t id, struct cw_thread_info *out)
 void cw_threads_prefork(void) { cw_lock_acquire(&registry_lock); }
 
 /* In the child only the forking thread exists; the others' records stay for reports. */
+/* The thread is in fork, not in a lock call: its fast-path requests are all held. In the child
+ * those mutexes keep naming the parent's thread as owner, so they are confirmed before the
+ * thread's id changes. */
+static void confirm_own_requests(struct cw_thread *t)
+{
+  for (uint32_t i = 0; i < t->nheld; i++)
+    if (t->held[i].flags & CW_HELD_OWNER_CONFIRMS)
+      t->held[i].flags &= (uint8_t) ~(CW_HELD_PENDING | CW_HELD_OWNER_CONFIRMS);
+}
+
 void cw_threads_postfork(int in_child)
 {
   if (!in_child) {
@@ -222,6 +232,8 @@ void cw_threads_postfork(int in_child)
       registry[i]->alive = false;
       registry[i]->exited_holding = holds_real_locks(registry[i]);
     }
-  if (cw_tls.thread)
+  if (cw_tls.thread) {
+    confirm_own_requests(cw_tls.thread);
     cw_tls.thread->tid = cw_gettid();
+  }
 }

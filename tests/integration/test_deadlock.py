@@ -462,7 +462,7 @@ class FixturesReallyBlock(ConcwatchTestCase):
 
 BLOCKING_OK_MODES = ["pipe-read", "pipe-process", "sleep-join", "lock-wait", "cond-timeout",
                      "timedwait-loop", "sem-post-late", "sem-timedwait", "pshared-sem", "named-sem",
-                     "pshared-mutex", "pshared-cond"]
+                     "pshared-mutex", "pshared-cond", "fork-holding"]
 
 
 class LongWaitsAreNotDeadlocks(ConcwatchTestCase):
