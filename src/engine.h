@@ -225,12 +225,12 @@ static inline __attribute__((always_inline)) bool cw_mutex_lock_fast(const pthre
   return true;
 }
 
-/* The unlock of the lock taken last, with no hook: a pop, and the wrapper tail-calls the real
- * unlock. False: take cw_unlock. */
+/* The unlock of the lock taken last, without race detection (rwlocks do not matter here): a
+ * pop, and the wrapper tail-calls the real unlock. False: take cw_unlock. */
 static inline __attribute__((always_inline)) bool cw_mutex_unlock_fast(const pthread_mutex_t *m)
 {
   struct cw_thread *t = cw_tls.active;
-  if (CW_UNLIKELY(t == NULL || cw_mutex_hooks != 0))
+  if (CW_UNLIKELY(t == NULL || (cw_mutex_hooks & CW_MUTEX_HOOK_RACE)))
     return false;
   uint32_t n = t->nheld;
   if (CW_UNLIKELY(n == 0 || t->held[n - 1].lock != m))
