@@ -51,16 +51,29 @@ static void vc_join(uint32_t **dst, uint32_t *dlen, const uint32_t *src, uint32_
       (*dst)[i] = src[i];
 }
 
+/* The thread's present as the inline fast path packs it (race.h), or 0 to keep that path off
+ * (accesses ignored, clock not started). Kept up to date wherever either changes. */
+static void refresh_now(struct cw_thread *t)
+{
+  bool started = t->vc_len > t->id && t->vc[t->id];
+  t->race_now = started && !t->race_ignore ? t->vc[t->id] | (uint64_t)(uint16_t)t->id << 32 | CW_CELL_VALID_BIT : 0;
+}
+
 static void thread_clock_init(struct cw_thread *t)
 {
-  if (t->vc_len > t->id && t->vc[t->id])
+  if (CW_LIKELY(t->race_now))
     return;
   vc_grow(&t->vc, &t->vc_len, t->id + 1);
   if (!t->vc[t->id])
     t->vc[t->id] = 1;
+  refresh_now(t);
 }
 
-static void tick(struct cw_thread *t) { t->vc[t->id]++; }
+static void tick(struct cw_thread *t)
+{
+  t->vc[t->id]++;
+  refresh_now(t);
+}
 
 /* ---- synchronization objects: address -> clock, in striped tables ---- */
 
@@ -281,6 +294,7 @@ void cw_race_func_entry(uintptr_t pc)
   if (CW_UNLIKELY(d == t->shadow_cap)) {
     if (d >= SHADOW_STACK_MAX) { /* runaway recursion, or exits we never saw: start over */
       t->shadow_depth = 0;
+      t->shadow_top = 0;
       return;
     }
     uint32_t cap = d ? d * 2 : 64;
@@ -296,17 +310,18 @@ void cw_race_func_entry(uintptr_t pc)
     t->shadow_hash = hashes;
     t->shadow_cap = cap;
   }
-  uint64_t below = d ? t->shadow_hash[d - 1] : 0;
   t->shadow_stack[d] = pc;
-  t->shadow_hash[d] = (below ^ pc) * 0x9e3779b97f4a7c15ull + d;
+  t->shadow_top = t->shadow_hash[d] = (t->shadow_top ^ pc) * 0x9e3779b97f4a7c15ull + d;
   t->shadow_depth = d + 1;
 }
 
 void cw_race_func_exit(void)
 {
   struct cw_thread *t = cw_tls.active;
-  if (t && t->shadow_depth)
-    t->shadow_depth--;
+  if (!t || !t->shadow_depth)
+    return;
+  uint32_t d = --t->shadow_depth;
+  t->shadow_top = d ? t->shadow_hash[d - 1] : 0;
 }
 
 /* The stack of the access at pc, and the locks the thread holds, interned together once per
@@ -315,15 +330,15 @@ static cw_stack_id access_stack_slow(struct cw_thread *t, uintptr_t pc, uint64_t
 
 static inline __attribute__((always_inline)) cw_stack_id access_stack(struct cw_thread *t, uintptr_t pc)
 {
-  uint32_t d = t->shadow_depth;
-  uint64_t frames = d ? t->shadow_hash[d - 1] : 0;
-  uint64_t held = t->nheld ? t->held[t->nheld - 1].chain : 0;
   /* A loop body repeats the same few accesses: a small table indexed by the access's pc keeps
    * them at hand, compared as they are (no hashing on this path). */
-  struct cw_recent_stack *r = &t->recent_stacks[CW_RECENT_SLOT(pc)];
-  if (CW_LIKELY(r->pc == pc && r->frames == frames && r->held == held))
-    return r->id;
+  cw_stack_id id = cw_race_recent_stack(t, pc);
+  if (CW_LIKELY(id))
+    return id;
+  uint64_t frames = t->shadow_top;
+  uint64_t held = t->nheld ? t->held[t->nheld - 1].chain : 0;
   uint64_t key = (frames ^ (pc * 0xc2b2ae3d27d4eb4full) ^ (held * 0x9e3779b97f4a7c15ull)) | 1;
+  struct cw_recent_stack *r = &t->recent_stacks[CW_RECENT_SLOT(pc)];
   *r = (struct cw_recent_stack){pc, frames, held, access_stack_slow(t, pc, key)};
   return r->id;
 }
@@ -420,43 +435,35 @@ static inline __attribute__((always_inline)) bool races_with(const struct cw_thr
 }
 
 /* One access within one 8-byte word. */
-static inline __attribute__((always_inline)) void access_word(struct cw_thread *t, uintptr_t addr, size_t size, bool write, bool atomic,
-                        uintptr_t pc)
+static inline __attribute__((always_inline)) void access_word(struct cw_thread *t, uintptr_t addr, size_t size,
+                                                             bool write, bool atomic, uintptr_t pc)
 {
-  struct cw_shadow_word *w = cw_shadow_word_cached(t, addr);
-  if (!w)
+  struct cw_shadow_region *r = cw_shadow_region_cached(t, addr);
+  if (!r)
     return;
+  size_t i = cw_shadow_index(addr);
   unsigned off = addr & 7;
-  uint32_t now = t->vc[t->id];
-  uint8_t info = (uint8_t)(CW_CELL_VALID | (atomic ? CW_CELL_ATOMIC : 0) | off << 2);
-  struct cw_cell cur = {now, (uint16_t)t->id, info, (uint8_t)size, 0};
-  uint64_t packed = cw_cell_pack(&cur);
-  _Atomic uint64_t *mine = write ? &w->write : &w->read;
-  /* Already recorded in this epoch, at the same place: nothing new to learn. */
-  if (__atomic_load_n((uint64_t *)mine, __ATOMIC_RELAXED) == packed)
-    return;
-  struct cw_cell prev_write = cw_cell_load(&w->write, &w->write_stack);
-  struct cw_cell prev_read = cw_cell_load(&w->read, &w->read_stack);
-  /* Memory only this thread has touched (the common case) cannot race: skip the checks. */
-  bool all_mine = (!(prev_write.info & CW_CELL_VALID) || prev_write.tid == t->id) &&
-                  (!(prev_read.info & CW_CELL_VALID) || prev_read.tid == t->id);
-  if (!all_mine) {
-    if (races_with(t, &prev_write, off, size, atomic))
-      report_race(t, addr, size, write, atomic, pc, &prev_write, true);
-    else if (write && races_with(t, &prev_read, off, size, atomic))
-      report_race(t, addr, size, write, atomic, pc, &prev_read, false);
-  }
+  uint64_t cell = cw_cell_of(t->race_now, off, size) | (atomic ? (uint64_t)CW_CELL_ATOMIC << 48 : 0);
   cw_stack_id stack = access_stack(t, pc);
+  /* Memory only this thread has touched (the common case) cannot race: no checks. */
+  if (cw_race_word_mine(t, r, i, cell, write, &stack, pc))
+    return;
+  struct cw_cell prev_write = cw_cell_load(&r->write[i], &r->write_stack[i]);
+  struct cw_cell prev_read = cw_cell_load(&r->read[i], &r->read_stack[i]);
+  if (races_with(t, &prev_write, off, size, atomic))
+    report_race(t, addr, size, write, atomic, pc, &prev_write, true);
+  else if (write && races_with(t, &prev_read, off, size, atomic))
+    report_race(t, addr, size, write, atomic, pc, &prev_read, false);
   if (write) {
-    __atomic_store_n((cw_stack_id *)&w->write_stack, stack, __ATOMIC_RELAXED);
-    __atomic_store_n((uint64_t *)&w->write, packed, __ATOMIC_RELAXED);
+    __atomic_store_n((cw_stack_id *)&r->write_stack[i], stack, __ATOMIC_RELAXED);
+    __atomic_store_n((uint64_t *)&r->write[i], cell, __ATOMIC_RELAXED);
     /* The write supersedes the reads it follows. (A plain store: a read recorded by another
      * thread at this very moment may be lost, which can only hide a race, never invent one.) */
     if ((prev_read.info & CW_CELL_VALID) && (prev_read.tid == t->id || ordered(t, &prev_read)))
-      __atomic_store_n((uint64_t *)&w->read, 0, __ATOMIC_RELAXED);
+      __atomic_store_n((uint64_t *)&r->read[i], 0, __ATOMIC_RELAXED);
   } else {
-    __atomic_store_n((cw_stack_id *)&w->read_stack, stack, __ATOMIC_RELAXED);
-    __atomic_store_n((uint64_t *)&w->read, packed, __ATOMIC_RELAXED);
+    __atomic_store_n((cw_stack_id *)&r->read_stack[i], stack, __ATOMIC_RELAXED);
+    __atomic_store_n((uint64_t *)&r->read[i], cell, __ATOMIC_RELAXED);
   }
 }
 
@@ -465,8 +472,7 @@ void cw_race_access(uintptr_t addr, size_t size, bool write, bool atomic, uintpt
   struct cw_thread *t = cw_tls.active;
   if (!t || t->race_ignore || !size)
     return;
-  if (CW_UNLIKELY(t->vc_len <= t->id || !t->vc[t->id]))
-    thread_clock_init(t);
+  thread_clock_init(t);
   while (size) {
     size_t in_word = 8 - (addr & 7);
     size_t n = size < in_word ? size : in_word;
@@ -581,8 +587,10 @@ void cw_race_forget(uintptr_t addr, size_t size)
 void cw_race_ignore(int delta)
 {
   struct cw_thread *t = cw_tls.active;
-  if (t)
-    t->race_ignore += delta;
+  if (!t)
+    return;
+  t->race_ignore += delta;
+  refresh_now(t);
 }
 
 void cw_race_benign(uintptr_t addr, size_t size)

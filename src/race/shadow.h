@@ -24,14 +24,41 @@ struct cw_cell {
 /* As stored: clock, thread, info and size in one 64-bit word read and written atomically, so a
  * thread never sees half of another thread's concurrent update (the stack id beside it only
  * names the place, for reports). */
-struct cw_shadow_word {
-  _Atomic uint64_t write, read;
-  _Atomic cw_stack_id write_stack, read_stack;
-};
+#define CW_CELL_TID_BITS ((uint64_t)0xffff << 32)
+#define CW_CELL_VALID_BIT ((uint64_t)CW_CELL_VALID << 48)
 
 static inline uint64_t cw_cell_pack(const struct cw_cell *c)
 {
   return c->clock | (uint64_t)c->tid << 32 | (uint64_t)c->info << 48 | (uint64_t)c->size << 56;
+}
+
+/* The bits of an access by the thread whose present is `now` (clock | tid << 32 | VALID << 48). */
+static inline __attribute__((always_inline)) uint64_t cw_cell_of(uint64_t now, unsigned off, size_t size)
+{
+  return now | (uint64_t)(off << 2) << 48 | (uint64_t)size << 56;
+}
+
+/* Empty, or recorded by the thread whose present is `now`. */
+static inline __attribute__((always_inline)) bool cw_cell_mine(uint64_t cell, uint64_t now)
+{
+  return !(cell & CW_CELL_VALID_BIT) || !((cell ^ now) & CW_CELL_TID_BITS);
+}
+
+#define CW_SHADOW_REGION_SHIFT 22 /* 4 MiB of program memory per shadow region */
+#define CW_SHADOW_WORDS ((size_t)1 << (CW_SHADOW_REGION_SHIFT - 3))
+
+/* One region's shadow, each kind of cell in its own array: memory that one thread writes and
+ * then reads back in the same epoch never touches (makes resident) its read arrays. */
+struct cw_shadow_region {
+  _Atomic uint64_t write[CW_SHADOW_WORDS];
+  _Atomic uint64_t read[CW_SHADOW_WORDS];
+  _Atomic cw_stack_id write_stack[CW_SHADOW_WORDS];
+  _Atomic cw_stack_id read_stack[CW_SHADOW_WORDS];
+};
+
+static inline __attribute__((always_inline)) size_t cw_shadow_index(uintptr_t addr)
+{
+  return (addr >> 3) & (CW_SHADOW_WORDS - 1);
 }
 
 static inline struct cw_cell cw_cell_load(const _Atomic uint64_t *bits, const _Atomic cw_stack_id *stack)
@@ -42,29 +69,25 @@ static inline struct cw_cell cw_cell_load(const _Atomic uint64_t *bits, const _A
   return c;
 }
 
-/* The shadow word of the 8 bytes containing addr (created on demand; NULL if out of memory). */
-struct cw_shadow_word *cw_shadow_word(uintptr_t addr);
-
-#define CW_SHADOW_REGION_SHIFT 22 /* 4 MiB of program memory per shadow region */
+/* The shadow region of addr (created on demand; NULL if out of memory). */
+struct cw_shadow_region *cw_shadow_region(uintptr_t addr);
 
 /* The same through the thread's one-entry cache of the last region it touched. */
-static inline struct cw_shadow_word *cw_shadow_word_cached(struct cw_thread *t, uintptr_t addr)
+static inline __attribute__((always_inline)) struct cw_shadow_region *cw_shadow_region_cached(struct cw_thread *t,
+                                                                                             uintptr_t addr)
 {
-  uintptr_t region = addr >> CW_SHADOW_REGION_SHIFT;
-  if (CW_LIKELY(t->shadow_region == region + 1))
-    return (struct cw_shadow_word *)t->shadow_base +
-           ((addr >> 3) & (((uintptr_t)1 << (CW_SHADOW_REGION_SHIFT - 3)) - 1));
-  struct cw_shadow_word *w = cw_shadow_word(addr);
-  if (w) {
-    t->shadow_region = region + 1;
-    t->shadow_base = w - ((addr >> 3) & (((uintptr_t)1 << (CW_SHADOW_REGION_SHIFT - 3)) - 1));
+  uintptr_t key = (addr >> CW_SHADOW_REGION_SHIFT) + 1;
+  if (CW_LIKELY(t->shadow_region == key))
+    return (struct cw_shadow_region *)t->shadow_base;
+  struct cw_shadow_region *r = cw_shadow_region(addr);
+  if (r) {
+    t->shadow_region = key;
+    t->shadow_base = r;
   }
-  return w;
+  return r;
 }
-/* The shadow word if it exists, without creating it. */
-struct cw_shadow_word *cw_shadow_find(uintptr_t addr);
+
 /* Forget [addr, addr+size). */
 void cw_shadow_clear(uintptr_t addr, size_t size);
-size_t cw_shadow_bytes(void);
 
 #endif
