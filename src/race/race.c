@@ -18,38 +18,9 @@
 #include "../stack/stack.h"
 #include "../stack/symbolize.h"
 #include "shadow.h"
+#include "sync.h"
 
 bool cw_race_enabled;
-
-/* ---- vector clocks ---- */
-
-static uint32_t vc_get(const uint32_t *c, uint32_t len, uint32_t id) { return id < len ? c[id] : 0; }
-
-static void vc_grow(uint32_t **c, uint32_t *len, uint32_t need)
-{
-  if (need <= *len)
-    return;
-  uint32_t n = *len ? *len : 8;
-  while (n < need)
-    n *= 2;
-  uint32_t *bigger = cw_alloc(n * sizeof *bigger);
-  if (*len)
-    memcpy(bigger, *c, *len * sizeof *bigger);
-  cw_free(*c);
-  *c = bigger;
-  *len = n;
-}
-
-static void vc_join(uint32_t **dst, uint32_t *dlen, const uint32_t *src, uint32_t slen)
-{
-  uint32_t used = slen;
-  while (used && !src[used - 1])
-    used--;
-  vc_grow(dst, dlen, used);
-  for (uint32_t i = 0; i < used; i++)
-    if (src[i] > (*dst)[i])
-      (*dst)[i] = src[i];
-}
 
 /* The thread's present as the inline fast path packs it (race.h), or 0 to keep that path off
  * (accesses ignored, clock not started). Kept up to date wherever either changes. */
@@ -63,7 +34,7 @@ static void thread_clock_init(struct cw_thread *t)
 {
   if (CW_LIKELY(t->race_now))
     return;
-  vc_grow(&t->vc, &t->vc_len, t->id + 1);
+  cw_vc_grow(&t->vc, &t->vc_len, t->id + 1);
   if (!t->vc[t->id])
     t->vc[t->id] = 1;
   refresh_now(t);
@@ -75,85 +46,15 @@ static void tick(struct cw_thread *t)
   refresh_now(t);
 }
 
-/* ---- synchronization objects: address -> clock, in striped tables ---- */
-
-#define STRIPES 64
-
-struct sync {
-  uintptr_t addr;
-  uint32_t *vc;
-  uint32_t len;
-  UT_hash_handle hh;
-};
-
-static struct {
-  cw_lock_t lock;
-  struct sync *table;
-} stripes[STRIPES];
-
-static size_t stripe_of(uintptr_t addr) { return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 58); }
-
-static struct sync *sync_get(size_t s, uintptr_t addr, bool create)
-{
-  struct sync *o;
-  HASH_FIND(hh, stripes[s].table, &addr, sizeof addr, o);
-  if (!o && create) {
-    o = cw_alloc(sizeof *o);
-    o->addr = addr;
-    HASH_ADD(hh, stripes[s].table, addr, sizeof o->addr, o);
-  }
-  return o;
-}
-
-/* Pages that hold synchronization objects (bits never cleared): a free of memory without any
- * costs one bitmap test. */
-#define SYNC_PAGE_BITS (1u << 18)
-static _Atomic uint64_t sync_pages[SYNC_PAGE_BITS / 64];
-
-static size_t sync_page_bit(uintptr_t addr) { return (size_t)(((addr >> 12) * 0x9e3779b97f4a7c15ull) >> 46) % SYNC_PAGE_BITS; }
-
-static void mark_sync_page(uintptr_t addr)
-{
-  size_t bit = sync_page_bit(addr);
-  if (!(__atomic_load_n(&sync_pages[bit / 64], __ATOMIC_RELAXED) & (1ull << (bit % 64))))
-    __atomic_fetch_or(&sync_pages[bit / 64], 1ull << (bit % 64), __ATOMIC_RELAXED);
-}
-
-static bool range_may_hold_sync(uintptr_t addr, size_t size)
-{
-  if (size > ((size_t)64 << 12))
-    return true;
-  for (uintptr_t pg = addr >> 12; pg <= (addr + size - 1) >> 12; pg++) {
-    size_t bit = sync_page_bit(pg << 12);
-    if (__atomic_load_n(&sync_pages[bit / 64], __ATOMIC_RELAXED) & (1ull << (bit % 64)))
-      return true;
-  }
-  return false;
-}
+/* ---- happens-before on addresses ---- */
 
 void cw_race_release(struct cw_thread *t, uintptr_t addr)
 {
   if (!cw_race_enabled || !t)
     return;
   thread_clock_init(t);
-  size_t s = stripe_of(addr);
-  cw_lock_acquire(&stripes[s].lock);
-  struct sync *o = sync_get(s, addr, true);
-  vc_join(&o->vc, &o->len, t->vc, t->vc_len);
-  cw_lock_release(&stripes[s].lock);
-  mark_sync_page(addr);
+  cw_sync_release(addr, t->vc, t->vc_len, t->id);
   tick(t);
-}
-
-static void acquire_into(struct cw_thread *t, uintptr_t addr, uint32_t **dst, uint32_t *dlen)
-{
-  size_t s = stripe_of(addr);
-  cw_lock_acquire(&stripes[s].lock);
-  struct sync *o = sync_get(s, addr, false);
-  if (o)
-    vc_join(dst, dlen, o->vc, o->len);
-  cw_lock_release(&stripes[s].lock);
-  (void)t;
 }
 
 void cw_race_acquire(struct cw_thread *t, uintptr_t addr)
@@ -161,27 +62,13 @@ void cw_race_acquire(struct cw_thread *t, uintptr_t addr)
   if (!cw_race_enabled || !t)
     return;
   thread_clock_init(t);
-  acquire_into(t, addr, &t->vc, &t->vc_len);
-}
-
-static void sync_forget_range(uintptr_t addr, size_t size)
-{
-  if (!size || !range_may_hold_sync(addr, size))
-    return;
-  for (size_t s = 0; s < STRIPES; s++) {
-    cw_lock_acquire(&stripes[s].lock);
-    struct sync *o, *tmp;
-    HASH_ITER(hh, stripes[s].table, o, tmp)
-    if (o->addr >= addr && o->addr < addr + size) {
-      HASH_DEL(stripes[s].table, o);
-      cw_free(o->vc);
-      cw_free(o);
-    }
-    cw_lock_release(&stripes[s].lock);
-  }
+  cw_sync_acquire(addr, &t->vc, &t->vc_len, t->id);
 }
 
 /* ---- heap blocks allocated by instrumented code ---- */
+#define STRIPES 64
+
+static size_t stripe_of(uintptr_t addr) { return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 58); }
 
 struct block {
   uintptr_t start;
@@ -424,7 +311,7 @@ static inline bool overlaps(const struct cw_cell *c, unsigned off, size_t size)
 /* Did the access in cell c happen before the current thread's present? */
 static inline bool ordered(const struct cw_thread *t, const struct cw_cell *c)
 {
-  return c->clock <= vc_get(t->vc, t->vc_len, c->tid);
+  return c->clock <= cw_vc_get(t->vc, t->vc_len, c->tid);
 }
 
 static inline __attribute__((always_inline)) bool races_with(const struct cw_thread *t, const struct cw_cell *c, unsigned off, size_t size,
@@ -448,22 +335,20 @@ static inline __attribute__((always_inline)) void access_word(struct cw_thread *
   /* Memory only this thread has touched (the common case) cannot race: no checks. */
   if (cw_race_word_mine(t, r, i, cell, write, &stack, pc))
     return;
-  struct cw_cell prev_write = cw_cell_load(&r->write[i], &r->write_stack[i]);
-  struct cw_cell prev_read = cw_cell_load(&r->read[i], &r->read_stack[i]);
+  struct cw_cell prev_write = cw_cell_load(&r->write[i]);
+  struct cw_cell prev_read = cw_cell_load(&r->read[i]);
   if (races_with(t, &prev_write, off, size, atomic))
     report_race(t, addr, size, write, atomic, pc, &prev_write, true);
   else if (write && races_with(t, &prev_read, off, size, atomic))
     report_race(t, addr, size, write, atomic, pc, &prev_read, false);
   if (write) {
-    __atomic_store_n((cw_stack_id *)&r->write_stack[i], stack, __ATOMIC_RELAXED);
-    __atomic_store_n((uint64_t *)&r->write[i], cell, __ATOMIC_RELAXED);
+    cw_shadow_record(&r->write[i], cell, stack);
     /* The write supersedes the reads it follows. (A plain store: a read recorded by another
      * thread at this very moment may be lost, which can only hide a race, never invent one.) */
     if ((prev_read.info & CW_CELL_VALID) && (prev_read.tid == t->id || ordered(t, &prev_read)))
-      __atomic_store_n((uint64_t *)&r->read[i], 0, __ATOMIC_RELAXED);
+      cw_shadow_erase(&r->read[i]);
   } else {
-    __atomic_store_n((cw_stack_id *)&r->read_stack[i], stack, __ATOMIC_RELAXED);
-    __atomic_store_n((uint64_t *)&r->read[i], cell, __ATOMIC_RELAXED);
+    cw_shadow_record(&r->read[i], cell, stack);
   }
 }
 
@@ -502,12 +387,7 @@ void cw_race_atomic_before(uintptr_t addr, size_t size, bool store, int order, u
     cw_race_release(t, addr);
   } else if (store && t->rel_fence_len) {
     /* A relaxed store after a release fence publishes what preceded the fence. */
-    size_t s = stripe_of(addr);
-    cw_lock_acquire(&stripes[s].lock);
-    struct sync *o = sync_get(s, addr, true);
-    vc_join(&o->vc, &o->len, t->released_at_fence, t->rel_fence_len);
-    cw_lock_release(&stripes[s].lock);
-    mark_sync_page(addr);
+    cw_sync_release(addr, t->released_at_fence, t->rel_fence_len, t->id);
   }
   cw_race_access(addr, size, store, true, pc);
 }
@@ -522,7 +402,7 @@ void cw_race_atomic_after(uintptr_t addr, bool load, int order)
   if (acquire)
     cw_race_acquire(t, addr);
   else /* relaxed: an acquire fence later may make it an acquire */
-    acquire_into(t, addr, &t->acquired_since_fence, &t->acq_fence_len);
+    cw_sync_acquire(addr, &t->acquired_since_fence, &t->acq_fence_len, t->id);
 }
 
 void cw_race_fence(int order)
@@ -532,9 +412,9 @@ void cw_race_fence(int order)
     return;
   thread_clock_init(t);
   if (order != MO_RELEASE && t->acq_fence_len) /* acquire side */
-    vc_join(&t->vc, &t->vc_len, t->acquired_since_fence, t->acq_fence_len);
+    cw_vc_join(&t->vc, &t->vc_len, t->acquired_since_fence, t->acq_fence_len);
   if (order != MO_ACQUIRE && order != MO_CONSUME) { /* release side */
-    vc_grow(&t->released_at_fence, &t->rel_fence_len, t->vc_len);
+    cw_vc_grow(&t->released_at_fence, &t->rel_fence_len, t->vc_len);
     memcpy(t->released_at_fence, t->vc, t->vc_len * sizeof *t->vc);
     tick(t);
   }
@@ -547,7 +427,7 @@ void cw_race_thread_created(struct cw_thread *parent, struct cw_thread *child)
   if (!cw_race_enabled || !parent)
     return;
   thread_clock_init(parent);
-  vc_join(&child->vc, &child->vc_len, parent->vc, parent->vc_len);
+  cw_vc_join(&child->vc, &child->vc_len, parent->vc, parent->vc_len);
   tick(parent);
 }
 
@@ -580,7 +460,7 @@ void cw_race_forget(uintptr_t addr, size_t size)
   if (!cw_race_enabled)
     return;
   cw_shadow_clear(addr, size);
-  sync_forget_range(addr, size);
+  cw_sync_forget(addr, size);
   block_forget(addr);
 }
 

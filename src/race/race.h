@@ -79,13 +79,13 @@ static inline __attribute__((always_inline)) bool cw_race_word_mine(struct cw_th
                                                                    size_t i, uint64_t cell, bool write,
                                                                    cw_stack_id *stack, uintptr_t pc)
 {
-  uint64_t w = __atomic_load_n((uint64_t *)&r->write[i], __ATOMIC_RELAXED);
+  uint64_t w = cw_shadow_bits(&r->write[i]);
   /* Already recorded in this epoch (for a read, also: this thread wrote these very bytes in
    * this epoch, as ThreadSanitizer counts it). Whatever would race with this access races with
    * that record as well. */
   if (w == cell)
     return true;
-  uint64_t rd = __atomic_load_n((uint64_t *)&r->read[i], __ATOMIC_RELAXED);
+  uint64_t rd = cw_shadow_bits(&r->read[i]);
   if (!write && rd == cell)
     return true;
   if (!cw_cell_mine(w, cell) || !cw_cell_mine(rd, cell))
@@ -93,13 +93,11 @@ static inline __attribute__((always_inline)) bool cw_race_word_mine(struct cw_th
   if (!*stack && !(*stack = cw_race_recent_stack(t, pc)))
     return false;
   if (write) {
-    __atomic_store_n((cw_stack_id *)&r->write_stack[i], *stack, __ATOMIC_RELAXED);
-    __atomic_store_n((uint64_t *)&r->write[i], cell, __ATOMIC_RELAXED);
+    cw_shadow_record(&r->write[i], cell, *stack);
     if (rd) /* the write supersedes this thread's earlier read */
-      __atomic_store_n((uint64_t *)&r->read[i], 0, __ATOMIC_RELAXED);
+      cw_shadow_erase(&r->read[i]);
   } else {
-    __atomic_store_n((cw_stack_id *)&r->read_stack[i], *stack, __ATOMIC_RELAXED);
-    __atomic_store_n((uint64_t *)&r->read[i], cell, __ATOMIC_RELAXED);
+    cw_shadow_record(&r->read[i], cell, *stack);
   }
   return true;
 }

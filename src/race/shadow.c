@@ -53,6 +53,8 @@ static struct cw_shadow_region *lookup(uintptr_t region, bool create)
 
 struct cw_shadow_region *cw_shadow_region(uintptr_t addr) { return lookup(addr >> REGION_SHIFT, true); }
 
+struct cw_shadow_region *cw_shadow_region_find(uintptr_t addr) { return lookup(addr >> REGION_SHIFT, false); }
+
 /* Zero [p, p+bytes): whole pages go back to the kernel (zero again, and not resident). */
 static void zero(void *p, size_t bytes)
 {
@@ -80,8 +82,6 @@ void cw_shadow_clear(uintptr_t addr, size_t size)
       size_t i = cw_shadow_index(addr), n = (stop - addr + 7) >> 3;
       zero(&r->write[i], n * sizeof r->write[0]);
       zero(&r->read[i], n * sizeof r->read[0]);
-      zero(&r->write_stack[i], n * sizeof r->write_stack[0]);
-      zero(&r->read_stack[i], n * sizeof r->read_stack[0]);
     }
     addr = stop;
   }
