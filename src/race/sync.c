@@ -33,17 +33,17 @@ static bool join_reporting_excess(uint32_t **dst, uint32_t *dlen, const uint32_t
   uint32_t used = slen;
   while (used && !src[used - 1])
     used--;
-  cw_vc_grow(dst, dlen, used);
-  uint32_t *d = *dst;
-  bool excess = false;
-  for (uint32_t i = 0; i < used; i++) {
-    excess |= d[i] > src[i];
-    if (src[i] > d[i])
-      d[i] = src[i];
+  if (CW_UNLIKELY(used > *dlen))
+    cw_vc_grow(dst, dlen, used);
+  uint32_t *d = *dst, excess = 0;
+  for (uint32_t i = 0; i < used; i++) { /* branch-free: the compiler keeps it to a few cmovs */
+    uint32_t a = d[i], b = src[i];
+    excess |= a > b;
+    d[i] = a > b ? a : b;
   }
-  for (uint32_t i = used; i < *dlen && !excess; i++)
-    excess = d[i] != 0;
-  return excess;
+  for (uint32_t i = used; i < *dlen; i++)
+    excess |= d[i];
+  return excess != 0;
 }
 
 void cw_vc_join(uint32_t **dst, uint32_t *dlen, const uint32_t *src, uint32_t slen)
@@ -127,19 +127,35 @@ static struct cw_sync *create_in(struct cw_sync *_Atomic *slot, uintptr_t addr)
   return o;
 }
 
+/* The objects this OS thread used last, by address: a hint only, checked under the object's
+ * lock (objects are never freed, so a stale hint is a valid object with another address). */
+#define HINTS 4
+static __thread struct cw_sync *hints[HINTS] __attribute__((tls_model("initial-exec")));
+
+static size_t hint_of(uintptr_t addr) { return (addr >> 3) & (HINTS - 1); }
+
 /* The object of addr, locked (created if asked); NULL if there is none. */
 static struct cw_sync *lock_object(uintptr_t addr, bool create)
 {
+  struct cw_sync *o = hints[hint_of(addr)];
+  if (o && atomic_load_explicit(&o->addr, memory_order_relaxed) == addr) {
+    cw_lock_acquire(&o->lock);
+    if (atomic_load_explicit(&o->addr, memory_order_relaxed) == addr)
+      return o;
+    cw_lock_release(&o->lock);
+  }
   struct cw_sync *_Atomic *slot = slot_of(addr, create);
   if (!slot)
     return NULL;
   for (;;) {
-    struct cw_sync *o = find_in(slot, addr);
+    o = find_in(slot, addr);
     if (!o && (!create || !(o = create_in(slot, addr))))
       return NULL;
     cw_lock_acquire(&o->lock);
-    if (atomic_load_explicit(&o->addr, memory_order_relaxed) == addr)
+    if (atomic_load_explicit(&o->addr, memory_order_relaxed) == addr) {
+      hints[hint_of(addr)] = o;
       return o;
+    }
     cw_lock_release(&o->lock); /* forgotten (and perhaps reused) meanwhile: look again */
   }
 }
