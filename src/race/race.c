@@ -172,43 +172,27 @@ void cw_race_init(uintptr_t caller_pc)
 #define STACK_CACHE 256
 #define SHADOW_STACK_MAX 4096
 
-void cw_race_func_entry(uintptr_t pc)
+void cw_race_func_entry_slow(struct cw_thread *t, uintptr_t pc)
 {
-  struct cw_thread *t = cw_tls.active;
-  if (!t)
-    return;
   uint32_t d = t->shadow_depth;
-  if (CW_UNLIKELY(d == t->shadow_cap)) {
-    if (d >= SHADOW_STACK_MAX) { /* runaway recursion, or exits we never saw: start over */
-      t->shadow_depth = 0;
-      t->shadow_top = 0;
-      return;
-    }
-    uint32_t cap = d ? d * 2 : 64;
-    uintptr_t *frames = cw_alloc(cap * sizeof *frames);
-    uint64_t *hashes = cw_alloc(cap * sizeof *hashes);
-    if (d) {
-      memcpy(frames, t->shadow_stack, d * sizeof *frames);
-      memcpy(hashes, t->shadow_hash, d * sizeof *hashes);
-    }
-    cw_free(t->shadow_stack);
-    cw_free(t->shadow_hash);
-    t->shadow_stack = frames;
-    t->shadow_hash = hashes;
-    t->shadow_cap = cap;
-  }
-  t->shadow_stack[d] = pc;
-  t->shadow_top = t->shadow_hash[d] = (t->shadow_top ^ pc) * 0x9e3779b97f4a7c15ull + d;
-  t->shadow_depth = d + 1;
-}
-
-void cw_race_func_exit(void)
-{
-  struct cw_thread *t = cw_tls.active;
-  if (!t || !t->shadow_depth)
+  if (d >= SHADOW_STACK_MAX) { /* runaway recursion, or exits we never saw: start over */
+    t->shadow_depth = 0;
+    t->shadow_top = 0;
     return;
-  uint32_t d = --t->shadow_depth;
-  t->shadow_top = d ? t->shadow_hash[d - 1] : 0;
+  }
+  uint32_t cap = d ? d * 2 : 64;
+  uintptr_t *frames = cw_alloc(cap * sizeof *frames);
+  uint64_t *hashes = cw_alloc(cap * sizeof *hashes);
+  if (d) {
+    memcpy(frames, t->shadow_stack, d * sizeof *frames);
+    memcpy(hashes, t->shadow_hash, d * sizeof *hashes);
+  }
+  cw_free(t->shadow_stack);
+  cw_free(t->shadow_hash);
+  t->shadow_stack = frames;
+  t->shadow_hash = hashes;
+  t->shadow_cap = cap;
+  cw_race_shadow_push(t, d, pc);
 }
 
 /* The stack of the access at pc, and the locks the thread holds, interned together once per

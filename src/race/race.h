@@ -25,8 +25,8 @@ void cw_race_range(uintptr_t addr, size_t size, bool write, uintptr_t pc);
 /* A library call (memcpy, ...) made from instrumented code: true when pc is in it. */
 bool cw_race_from_instrumented(uintptr_t pc);
 
-void cw_race_func_entry(uintptr_t pc);
-void cw_race_func_exit(void);
+/* __tsan_func_entry when the shadow call stack (inline below) is full: grows it and pushes. */
+void cw_race_func_entry_slow(struct cw_thread *t, uintptr_t pc);
 
 /* Happens-before on an address (locks, atomics, annotations). */
 void cw_race_acquire(struct cw_thread *t, uintptr_t addr);
@@ -123,6 +123,36 @@ static inline __attribute__((always_inline)) void cw_race_access_fast(uintptr_t 
     cw_race_access(addr, size, write, false, pc);
   else if (words == 2 && CW_UNLIKELY(!cw_race_word_mine(t, r, i + 1, cell, write, &stack, pc)))
     cw_race_access(addr + 8, 8, write, false, pc);
+}
+
+/* ---- the shadow call stack, with a running hash per depth (the access stacks' key) ---- */
+
+static inline __attribute__((always_inline)) void cw_race_shadow_push(struct cw_thread *t, uint32_t d, uintptr_t pc)
+{
+  t->shadow_stack[d] = pc;
+  t->shadow_top = t->shadow_hash[d] = (t->shadow_top ^ pc) * 0x9e3779b97f4a7c15ull + d;
+  t->shadow_depth = d + 1;
+}
+
+static inline __attribute__((always_inline)) void cw_race_func_entry(uintptr_t pc)
+{
+  struct cw_thread *t = cw_tls.active;
+  if (!t)
+    return;
+  uint32_t d = t->shadow_depth;
+  if (CW_UNLIKELY(d == t->shadow_cap))
+    cw_race_func_entry_slow(t, pc); /* a tail call: the common path needs no stack frame */
+  else
+    cw_race_shadow_push(t, d, pc);
+}
+
+static inline __attribute__((always_inline)) void cw_race_func_exit(void)
+{
+  struct cw_thread *t = cw_tls.active;
+  if (!t || !t->shadow_depth)
+    return;
+  uint32_t d = --t->shadow_depth;
+  t->shadow_top = d ? t->shadow_hash[d - 1] : 0;
 }
 
 #endif
