@@ -212,6 +212,37 @@ static void each_race_is_reported_once(void **state)
   assert_int_equal(new_findings(), 1);
 }
 
+static void a_relock_after_another_thread_released_sees_its_writes(void **state)
+{
+  (void)state;
+  long *lock = &objects[13];
+  as(1);
+  cw_race_acquire(&threads[1], (uintptr_t)lock);
+  cw_race_release(&threads[1], (uintptr_t)lock); /* T1's clock covers the lock's */
+  as(2);
+  cw_race_acquire(&threads[2], (uintptr_t)lock);
+  W(&memory[20], 0x2110);
+  cw_race_release(&threads[2], (uintptr_t)lock);
+  as(1);
+  cw_race_acquire(&threads[1], (uintptr_t)lock); /* no longer covered by T1: joins */
+  W(&memory[20], 0x1110);
+  assert_int_equal(new_findings(), 0);
+}
+
+static void a_freed_lock_orders_nothing(void **state)
+{
+  (void)state;
+  long *lock = &objects[14];
+  as(1);
+  W(&memory[21], 0x1120);
+  cw_race_release(&threads[1], (uintptr_t)lock);
+  cw_race_forget((uintptr_t)lock, sizeof *lock);
+  as(2);
+  cw_race_acquire(&threads[2], (uintptr_t)lock);
+  W(&memory[21], 0x2120);
+  assert_int_equal(new_findings(), 1);
+}
+
 /* The inline path of the __tsan_* entry points (race.h): the first access to a region goes the
  * full way and caches it, the repeats are handled inline. */
 #define W_FAST(addr, size, pc) cw_race_access_fast((uintptr_t)(addr), (size), 1, (pc))
@@ -276,6 +307,8 @@ int main(void)
       cmocka_unit_test_setup(relaxed_without_fences_does_not_order, setup),
       cmocka_unit_test_setup(thread_creation_orders_parent_before_child, setup),
       cmocka_unit_test_setup(each_race_is_reported_once, setup),
+      cmocka_unit_test_setup(a_relock_after_another_thread_released_sees_its_writes, setup),
+      cmocka_unit_test_setup(a_freed_lock_orders_nothing, setup),
       cmocka_unit_test_setup(a_thread_reading_back_its_own_write_still_races_with_others, setup),
       cmocka_unit_test_setup(both_halves_of_a_16_byte_access_are_recorded, setup),
       cmocka_unit_test_setup(ignored_accesses_are_not_recorded_inline, setup),
