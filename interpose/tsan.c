@@ -16,18 +16,8 @@ CW_EXPORT void __tsan_func_entry(void *caller_pc) { cw_race_func_entry((uintptr_
 CW_EXPORT void __tsan_func_exit(void) { cw_race_func_exit(); }
 
 /* Plain, unaligned and volatile accesses of 1 to 16 bytes (16: two 8-byte halves). */
-static inline __attribute__((always_inline)) void plain_access(uintptr_t addr, size_t size, bool write, uintptr_t pc)
-{
-  if (size <= 8) {
-    cw_race_access_fast(addr, size, write, pc);
-  } else {
-    cw_race_access_fast(addr, 8, write, pc);
-    cw_race_access_fast(addr + 8, size - 8, write, pc);
-  }
-}
-
 #define ACCESS(name, size, write)                                                        \
-  CW_EXPORT void name(void *addr) { plain_access((uintptr_t)addr, size, write, PC); }
+  CW_EXPORT void name(void *addr) { cw_race_access_fast((uintptr_t)addr, size, write, PC); }
 #define ACCESSES(n)                                                                      \
   ACCESS(__tsan_read##n, n, 0)                                                           \
   ACCESS(__tsan_write##n, n, 1)                                                          \

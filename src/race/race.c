@@ -20,129 +20,43 @@
 #include "../stack/stack.h"
 #include "../stack/symbolize.h"
 #include "shadow.h"
+#include "sync.h"
 
 bool cw_race_enabled;
 
-/* ---- vector clocks ---- */
-
-static uint32_t vc_get(const uint32_t *c, uint32_t len, uint32_t id) { return id < len ? c[id] : 0; }
-
-static void vc_grow(uint32_t **c, uint32_t *len, uint32_t need)
+/* The thread's present as the inline fast path packs it (race.h), or 0 to keep that path off
+ * (accesses ignored, clock not started). Kept up to date wherever either changes. */
+static void refresh_now(struct cw_thread *t)
 {
-  if (need <= *len)
-    return;
-  uint32_t n = *len ? *len : 8;
-  while (n < need)
-    n *= 2;
-  uint32_t *bigger = cw_alloc(n * sizeof *bigger);
-  if (*len)
-    memcpy(bigger, *c, *len * sizeof *bigger);
-  cw_free(*c);
-  *c = bigger;
-  *len = n;
-}
-
-static void vc_join(uint32_t **dst, uint32_t *dlen, const uint32_t *src, uint32_t slen)
-{
-  uint32_t used = slen;
-  while (used && !src[used - 1])
-    used--;
-  vc_grow(dst, dlen, used);
-  for (uint32_t i = 0; i < used; i++)
-    if (src[i] > (*dst)[i])
-      (*dst)[i] = src[i];
+  bool started = t->vc_len > t->id && t->vc[t->id];
+  t->race_now = started && !t->race_ignore ? t->vc[t->id] | (uint64_t)(uint16_t)t->id << 32 | CW_CELL_VALID_BIT : 0;
 }
 
 static void thread_clock_init(struct cw_thread *t)
 {
-  if (t->vc_len > t->id && t->vc[t->id])
+  if (CW_LIKELY(t->race_now))
     return;
-  vc_grow(&t->vc, &t->vc_len, t->id + 1);
+  cw_vc_grow(&t->vc, &t->vc_len, t->id + 1);
   if (!t->vc[t->id])
     t->vc[t->id] = 1;
+  refresh_now(t);
 }
 
-static void tick(struct cw_thread *t) { t->vc[t->id]++; }
-
-/* ---- synchronization objects: address -> clock, in striped tables ---- */
-
-#define STRIPES 64
-
-struct sync {
-  uintptr_t addr;
-  uint32_t *vc;
-  uint32_t len;
-  UT_hash_handle hh;
-};
-
-static struct {
-  cw_lock_t lock;
-  struct sync *table;
-} stripes[STRIPES];
-
-static size_t stripe_of(uintptr_t addr) { return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 58); }
-
-static struct sync *sync_get(size_t s, uintptr_t addr, bool create)
+static void tick(struct cw_thread *t)
 {
-  struct sync *o;
-  HASH_FIND(hh, stripes[s].table, &addr, sizeof addr, o);
-  if (!o && create) {
-    o = cw_alloc(sizeof *o);
-    o->addr = addr;
-    HASH_ADD(hh, stripes[s].table, addr, sizeof o->addr, o);
-  }
-  return o;
+  t->vc[t->id]++;
+  refresh_now(t);
 }
 
-/* Pages that hold synchronization objects (bits never cleared): a free of memory without any
- * costs one bitmap test. */
-#define SYNC_PAGE_BITS (1u << 18)
-static _Atomic uint64_t sync_pages[SYNC_PAGE_BITS / 64];
-
-static size_t sync_page_bit(uintptr_t addr) { return (size_t)(((addr >> 12) * 0x9e3779b97f4a7c15ull) >> 46) % SYNC_PAGE_BITS; }
-
-static void mark_sync_page(uintptr_t addr)
-{
-  size_t bit = sync_page_bit(addr);
-  if (!(__atomic_load_n(&sync_pages[bit / 64], __ATOMIC_RELAXED) & (1ull << (bit % 64))))
-    __atomic_fetch_or(&sync_pages[bit / 64], 1ull << (bit % 64), __ATOMIC_RELAXED);
-}
-
-static bool range_may_hold_sync(uintptr_t addr, size_t size)
-{
-  if (size > ((size_t)64 << 12))
-    return true;
-  for (uintptr_t pg = addr >> 12; pg <= (addr + size - 1) >> 12; pg++) {
-    size_t bit = sync_page_bit(pg << 12);
-    if (__atomic_load_n(&sync_pages[bit / 64], __ATOMIC_RELAXED) & (1ull << (bit % 64)))
-      return true;
-  }
-  return false;
-}
+/* ---- happens-before on addresses ---- */
 
 void cw_race_release(struct cw_thread *t, uintptr_t addr)
 {
   if (!cw_race_enabled || !t)
     return;
   thread_clock_init(t);
-  size_t s = stripe_of(addr);
-  cw_lock_acquire(&stripes[s].lock);
-  struct sync *o = sync_get(s, addr, true);
-  vc_join(&o->vc, &o->len, t->vc, t->vc_len);
-  cw_lock_release(&stripes[s].lock);
-  mark_sync_page(addr);
+  cw_sync_release(addr, t->vc, t->vc_len, t->id);
   tick(t);
-}
-
-static void acquire_into(struct cw_thread *t, uintptr_t addr, uint32_t **dst, uint32_t *dlen)
-{
-  size_t s = stripe_of(addr);
-  cw_lock_acquire(&stripes[s].lock);
-  struct sync *o = sync_get(s, addr, false);
-  if (o)
-    vc_join(dst, dlen, o->vc, o->len);
-  cw_lock_release(&stripes[s].lock);
-  (void)t;
 }
 
 void cw_race_acquire(struct cw_thread *t, uintptr_t addr)
@@ -150,27 +64,13 @@ void cw_race_acquire(struct cw_thread *t, uintptr_t addr)
   if (!cw_race_enabled || !t)
     return;
   thread_clock_init(t);
-  acquire_into(t, addr, &t->vc, &t->vc_len);
-}
-
-static void sync_forget_range(uintptr_t addr, size_t size)
-{
-  if (!size || !range_may_hold_sync(addr, size))
-    return;
-  for (size_t s = 0; s < STRIPES; s++) {
-    cw_lock_acquire(&stripes[s].lock);
-    struct sync *o, *tmp;
-    HASH_ITER(hh, stripes[s].table, o, tmp)
-    if (o->addr >= addr && o->addr < addr + size) {
-      HASH_DEL(stripes[s].table, o);
-      cw_free(o->vc);
-      cw_free(o);
-    }
-    cw_lock_release(&stripes[s].lock);
-  }
+  cw_sync_acquire(addr, &t->vc, &t->vc_len, t->id);
 }
 
 /* ---- heap blocks allocated by instrumented code ---- */
+#define STRIPES 64
+
+static size_t stripe_of(uintptr_t addr) { return (size_t)((addr * 0x9e3779b97f4a7c15ull) >> 58); }
 
 struct block {
   uintptr_t start;
@@ -275,41 +175,27 @@ void cw_race_init(uintptr_t caller_pc)
 #define STACK_CACHE 256
 #define SHADOW_STACK_MAX 4096
 
-void cw_race_func_entry(uintptr_t pc)
+void cw_race_func_entry_slow(struct cw_thread *t, uintptr_t pc)
 {
-  struct cw_thread *t = cw_tls.active;
-  if (!t)
-    return;
   uint32_t d = t->shadow_depth;
-  if (CW_UNLIKELY(d == t->shadow_cap)) {
-    if (d >= SHADOW_STACK_MAX) { /* runaway recursion, or exits we never saw: start over */
-      t->shadow_depth = 0;
-      return;
-    }
-    uint32_t cap = d ? d * 2 : 64;
-    uintptr_t *frames = cw_alloc(cap * sizeof *frames);
-    uint64_t *hashes = cw_alloc(cap * sizeof *hashes);
-    if (d) {
-      memcpy(frames, t->shadow_stack, d * sizeof *frames);
-      memcpy(hashes, t->shadow_hash, d * sizeof *hashes);
-    }
-    cw_free(t->shadow_stack);
-    cw_free(t->shadow_hash);
-    t->shadow_stack = frames;
-    t->shadow_hash = hashes;
-    t->shadow_cap = cap;
+  if (d >= SHADOW_STACK_MAX) { /* runaway recursion, or exits we never saw: start over */
+    t->shadow_depth = 0;
+    t->shadow_top = 0;
+    return;
   }
-  uint64_t below = d ? t->shadow_hash[d - 1] : 0;
-  t->shadow_stack[d] = pc;
-  t->shadow_hash[d] = (below ^ pc) * 0x9e3779b97f4a7c15ull + d;
-  t->shadow_depth = d + 1;
-}
-
-void cw_race_func_exit(void)
-{
-  struct cw_thread *t = cw_tls.active;
-  if (t && t->shadow_depth)
-    t->shadow_depth--;
+  uint32_t cap = d ? d * 2 : 64;
+  uintptr_t *frames = cw_alloc(cap * sizeof *frames);
+  uint64_t *hashes = cw_alloc(cap * sizeof *hashes);
+  if (d) {
+    memcpy(frames, t->shadow_stack, d * sizeof *frames);
+    memcpy(hashes, t->shadow_hash, d * sizeof *hashes);
+  }
+  cw_free(t->shadow_stack);
+  cw_free(t->shadow_hash);
+  t->shadow_stack = frames;
+  t->shadow_hash = hashes;
+  t->shadow_cap = cap;
+  cw_race_shadow_push(t, d, pc);
 }
 
 /* The stack of the access at pc, and the locks the thread holds, interned together once per
@@ -318,15 +204,15 @@ static cw_stack_id access_stack_slow(struct cw_thread *t, uintptr_t pc, uint64_t
 
 static inline __attribute__((always_inline)) cw_stack_id access_stack(struct cw_thread *t, uintptr_t pc)
 {
-  uint32_t d = t->shadow_depth;
-  uint64_t frames = d ? t->shadow_hash[d - 1] : 0;
-  uint64_t held = t->nheld ? t->held[t->nheld - 1].chain : 0;
   /* A loop body repeats the same few accesses: a small table indexed by the access's pc keeps
    * them at hand, compared as they are (no hashing on this path). */
-  struct cw_recent_stack *r = &t->recent_stacks[CW_RECENT_SLOT(pc)];
-  if (CW_LIKELY(r->pc == pc && r->frames == frames && r->held == held))
-    return r->id;
+  cw_stack_id id = cw_race_recent_stack(t, pc);
+  if (CW_LIKELY(id))
+    return id;
+  uint64_t frames = t->shadow_top;
+  uint64_t held = t->nheld ? t->held[t->nheld - 1].chain : 0;
   uint64_t key = (frames ^ (pc * 0xc2b2ae3d27d4eb4full) ^ (held * 0x9e3779b97f4a7c15ull)) | 1;
+  struct cw_recent_stack *r = &t->recent_stacks[CW_RECENT_SLOT(pc)];
   *r = (struct cw_recent_stack){pc, frames, held, access_stack_slow(t, pc, key)};
   return r->id;
 }
@@ -412,7 +298,7 @@ static inline bool overlaps(const struct cw_cell *c, unsigned off, size_t size)
 /* Did the access in cell c happen before the current thread's present? */
 static inline bool ordered(const struct cw_thread *t, const struct cw_cell *c)
 {
-  return c->clock <= vc_get(t->vc, t->vc_len, c->tid);
+  return c->clock <= cw_vc_get(t->vc, t->vc_len, c->tid);
 }
 
 static inline __attribute__((always_inline)) bool races_with(const struct cw_thread *t, const struct cw_cell *c, unsigned off, size_t size,
@@ -423,43 +309,33 @@ static inline __attribute__((always_inline)) bool races_with(const struct cw_thr
 }
 
 /* One access within one 8-byte word. */
-static inline __attribute__((always_inline)) void access_word(struct cw_thread *t, uintptr_t addr, size_t size, bool write, bool atomic,
-                        uintptr_t pc)
+static inline __attribute__((always_inline)) void access_word(struct cw_thread *t, uintptr_t addr, size_t size,
+                                                             bool write, bool atomic, uintptr_t pc)
 {
-  struct cw_shadow_word *w = cw_shadow_word_cached(t, addr);
-  if (!w)
+  struct cw_shadow_region *r = cw_shadow_region_cached(t, addr);
+  if (!r)
     return;
+  size_t i = cw_shadow_index(addr);
   unsigned off = addr & 7;
-  uint32_t now = t->vc[t->id];
-  uint8_t info = (uint8_t)(CW_CELL_VALID | (atomic ? CW_CELL_ATOMIC : 0) | off << 2);
-  struct cw_cell cur = {now, (uint16_t)t->id, info, (uint8_t)size, 0};
-  uint64_t packed = cw_cell_pack(&cur);
-  _Atomic uint64_t *mine = write ? &w->write : &w->read;
-  /* Already recorded in this epoch, at the same place: nothing new to learn. */
-  if (__atomic_load_n((uint64_t *)mine, __ATOMIC_RELAXED) == packed)
-    return;
-  struct cw_cell prev_write = cw_cell_load(&w->write, &w->write_stack);
-  struct cw_cell prev_read = cw_cell_load(&w->read, &w->read_stack);
-  /* Memory only this thread has touched (the common case) cannot race: skip the checks. */
-  bool all_mine = (!(prev_write.info & CW_CELL_VALID) || prev_write.tid == t->id) &&
-                  (!(prev_read.info & CW_CELL_VALID) || prev_read.tid == t->id);
-  if (!all_mine) {
-    if (races_with(t, &prev_write, off, size, atomic))
-      report_race(t, addr, size, write, atomic, pc, &prev_write, true);
-    else if (write && races_with(t, &prev_read, off, size, atomic))
-      report_race(t, addr, size, write, atomic, pc, &prev_read, false);
-  }
+  uint64_t cell = cw_cell_of(t->race_now, off, size) | (atomic ? (uint64_t)CW_CELL_ATOMIC << 48 : 0);
   cw_stack_id stack = access_stack(t, pc);
+  /* Memory only this thread has touched (the common case) cannot race: no checks. */
+  if (cw_race_word_mine(t, r, i, cell, write, &stack, pc))
+    return;
+  struct cw_cell prev_write = cw_cell_load(&r->write[i]);
+  struct cw_cell prev_read = cw_cell_load(&r->read[i]);
+  if (races_with(t, &prev_write, off, size, atomic))
+    report_race(t, addr, size, write, atomic, pc, &prev_write, true);
+  else if (write && races_with(t, &prev_read, off, size, atomic))
+    report_race(t, addr, size, write, atomic, pc, &prev_read, false);
   if (write) {
-    __atomic_store_n((cw_stack_id *)&w->write_stack, stack, __ATOMIC_RELAXED);
-    __atomic_store_n((uint64_t *)&w->write, packed, __ATOMIC_RELAXED);
+    cw_shadow_record(&r->write[i], cell, stack);
     /* The write supersedes the reads it follows. (A plain store: a read recorded by another
      * thread at this very moment may be lost, which can only hide a race, never invent one.) */
     if ((prev_read.info & CW_CELL_VALID) && (prev_read.tid == t->id || ordered(t, &prev_read)))
-      __atomic_store_n((uint64_t *)&w->read, 0, __ATOMIC_RELAXED);
+      cw_shadow_erase(&r->read[i]);
   } else {
-    __atomic_store_n((cw_stack_id *)&w->read_stack, stack, __ATOMIC_RELAXED);
-    __atomic_store_n((uint64_t *)&w->read, packed, __ATOMIC_RELAXED);
+    cw_shadow_record(&r->read[i], cell, stack);
   }
 }
 
@@ -468,8 +344,7 @@ void cw_race_access(uintptr_t addr, size_t size, bool write, bool atomic, uintpt
   struct cw_thread *t = cw_tls.active;
   if (!t || t->race_ignore || !size)
     return;
-  if (CW_UNLIKELY(t->vc_len <= t->id || !t->vc[t->id]))
-    thread_clock_init(t);
+  thread_clock_init(t);
   while (size) {
     size_t in_word = 8 - (addr & 7);
     size_t n = size < in_word ? size : in_word;
@@ -499,12 +374,7 @@ void cw_race_atomic_before(uintptr_t addr, size_t size, bool store, int order, u
     cw_race_release(t, addr);
   } else if (store && t->rel_fence_len) {
     /* A relaxed store after a release fence publishes what preceded the fence. */
-    size_t s = stripe_of(addr);
-    cw_lock_acquire(&stripes[s].lock);
-    struct sync *o = sync_get(s, addr, true);
-    vc_join(&o->vc, &o->len, t->released_at_fence, t->rel_fence_len);
-    cw_lock_release(&stripes[s].lock);
-    mark_sync_page(addr);
+    cw_sync_release(addr, t->released_at_fence, t->rel_fence_len, t->id);
   }
   cw_race_access(addr, size, store, true, pc);
 }
@@ -519,7 +389,7 @@ void cw_race_atomic_after(uintptr_t addr, bool load, int order)
   if (acquire)
     cw_race_acquire(t, addr);
   else /* relaxed: an acquire fence later may make it an acquire */
-    acquire_into(t, addr, &t->acquired_since_fence, &t->acq_fence_len);
+    cw_sync_acquire(addr, &t->acquired_since_fence, &t->acq_fence_len, t->id);
 }
 
 void cw_race_fence(int order)
@@ -529,9 +399,9 @@ void cw_race_fence(int order)
     return;
   thread_clock_init(t);
   if (order != MO_RELEASE && t->acq_fence_len) /* acquire side */
-    vc_join(&t->vc, &t->vc_len, t->acquired_since_fence, t->acq_fence_len);
+    cw_vc_join(&t->vc, &t->vc_len, t->acquired_since_fence, t->acq_fence_len);
   if (order != MO_ACQUIRE && order != MO_CONSUME) { /* release side */
-    vc_grow(&t->released_at_fence, &t->rel_fence_len, t->vc_len);
+    cw_vc_grow(&t->released_at_fence, &t->rel_fence_len, t->vc_len);
     memcpy(t->released_at_fence, t->vc, t->vc_len * sizeof *t->vc);
     tick(t);
   }
@@ -544,7 +414,7 @@ void cw_race_thread_created(struct cw_thread *parent, struct cw_thread *child)
   if (!cw_race_enabled || !parent)
     return;
   thread_clock_init(parent);
-  vc_join(&child->vc, &child->vc_len, parent->vc, parent->vc_len);
+  cw_vc_join(&child->vc, &child->vc_len, parent->vc, parent->vc_len);
   tick(parent);
 }
 
@@ -577,15 +447,17 @@ void cw_race_forget(uintptr_t addr, size_t size)
   if (!cw_race_enabled)
     return;
   cw_shadow_clear(addr, size);
-  sync_forget_range(addr, size);
+  cw_sync_forget(addr, size);
   block_forget(addr);
 }
 
 void cw_race_ignore(int delta)
 {
   struct cw_thread *t = cw_tls.active;
-  if (t)
-    t->race_ignore += delta;
+  if (!t)
+    return;
+  t->race_ignore += delta;
+  refresh_now(t);
 }
 
 void cw_race_benign(uintptr_t addr, size_t size)

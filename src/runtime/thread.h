@@ -61,6 +61,11 @@ struct cw_stack_cache_entry {
   cw_stack_id id;
 };
 
+#define CW_RECENT_STACKS 64 /* power of two */
+/* By return address: the access calls of a loop body (each call is at least 4 bytes long)
+ * never share a slot while the body spans less than 4 * CW_RECENT_STACKS bytes. */
+#define CW_RECENT_SLOT(pc) ((size_t)((uintptr_t)(pc) >> 2) & (CW_RECENT_STACKS - 1))
+
 struct cw_thread {
   uint32_t id; /* T1 is the first thread concwatch saw (normally main) */
   pid_t tid;
@@ -104,13 +109,18 @@ struct cw_thread {
   uint32_t rel_fence_len;
   int race_ignore;
   uintptr_t stack_lo, stack_hi;
-  uintptr_t shadow_region;          /* last shadow region used, and its base (one-entry cache) */
+  /* The inline access fast path's state (src/race/race.h): the thread's present as a shadow
+   * cell's bits (0 while accesses must take the full path), the frames hash on top of the
+   * shadow call stack, the last shadow region used (one-entry cache) and recent access stacks. */
+  uint64_t race_now;
+  uint64_t shadow_top;
+  uintptr_t shadow_region;
   void *shadow_base;
-  struct cw_recent_stack {          /* recent access stacks, by pc, and their ids */
+  struct cw_recent_stack {
     uintptr_t pc;
     uint64_t frames, held;
     cw_stack_id id;
-  } recent_stacks[8];
+  } recent_stacks[CW_RECENT_STACKS];
 
   /* Filled by the thread itself, in a signal handler, when the watchdog asks for its stack:
    * request 1 = asked (valid while wait_seq is still stack_request_seq), 2 = done. */
@@ -121,9 +131,6 @@ struct cw_thread {
 };
 
 #define CW_BLOCKED_FRAMES 128
-#define CW_RECENT_STACKS 8 /* power of two */
-/* Neighbouring call sites (an unrolled loop's) must not share a slot: hash the pc. */
-#define CW_RECENT_SLOT(pc) ((size_t)(((uint64_t)(pc) * 0x9e3779b97f4a7c15ull) >> 61))
 /* Iterate over every thread record (alive or not) under the registry lock. */
 void cw_threads_lock(void);
 void cw_threads_unlock(void);

@@ -212,6 +212,84 @@ static void each_race_is_reported_once(void **state)
   assert_int_equal(new_findings(), 1);
 }
 
+static void a_relock_after_another_thread_released_sees_its_writes(void **state)
+{
+  (void)state;
+  long *lock = &objects[13];
+  as(1);
+  cw_race_acquire(&threads[1], (uintptr_t)lock);
+  cw_race_release(&threads[1], (uintptr_t)lock); /* T1's clock covers the lock's */
+  as(2);
+  cw_race_acquire(&threads[2], (uintptr_t)lock);
+  W(&memory[20], 0x2110);
+  cw_race_release(&threads[2], (uintptr_t)lock);
+  as(1);
+  cw_race_acquire(&threads[1], (uintptr_t)lock); /* no longer covered by T1: joins */
+  W(&memory[20], 0x1110);
+  assert_int_equal(new_findings(), 0);
+}
+
+static void a_freed_lock_orders_nothing(void **state)
+{
+  (void)state;
+  long *lock = &objects[14];
+  as(1);
+  W(&memory[21], 0x1120);
+  cw_race_release(&threads[1], (uintptr_t)lock);
+  cw_race_forget((uintptr_t)lock, sizeof *lock);
+  as(2);
+  cw_race_acquire(&threads[2], (uintptr_t)lock);
+  W(&memory[21], 0x2120);
+  assert_int_equal(new_findings(), 1);
+}
+
+/* The inline path of the __tsan_* entry points (race.h): the first access to a region goes the
+ * full way and caches it, the repeats are handled inline. */
+#define W_FAST(addr, size, pc) cw_race_access_fast((uintptr_t)(addr), (size), 1, (pc))
+#define R_FAST(addr, size, pc) cw_race_access_fast((uintptr_t)(addr), (size), 0, (pc))
+
+static void a_thread_reading_back_its_own_write_still_races_with_others(void **state)
+{
+  (void)state;
+  long *lock = &objects[11];
+  as(1);
+  W_FAST(&memory[14], 8, 0x10e0);
+  cw_race_release(&threads[1], (uintptr_t)lock);
+  W_FAST(&memory[14], 8, 0x10e0); /* inline: a new epoch, not covered by the release */
+  R_FAST(&memory[14], 8, 0x10e8);
+  as(2);
+  cw_race_acquire(&threads[2], (uintptr_t)lock);
+  W_FAST(&memory[14], 8, 0x20e0);
+  assert_int_equal(new_findings(), 1);
+}
+
+static void both_halves_of_a_16_byte_access_are_recorded(void **state)
+{
+  (void)state;
+  long *lock = &objects[12];
+  as(1);
+  W_FAST(&memory[16], 16, 0x10f0);
+  cw_race_release(&threads[1], (uintptr_t)lock);
+  W_FAST(&memory[16], 16, 0x10f0); /* inline, after the release */
+  as(2);
+  cw_race_acquire(&threads[2], (uintptr_t)lock);
+  R_FAST(&memory[17], 8, 0x20f0); /* the second half only */
+  assert_int_equal(new_findings(), 1);
+}
+
+static void ignored_accesses_are_not_recorded_inline(void **state)
+{
+  (void)state;
+  as(2);
+  W_FAST(&memory[19], 8, 0x2108); /* the region and this site cached: the next one could go inline */
+  cw_race_ignore(1);
+  W_FAST(&memory[18], 8, 0x2108);
+  cw_race_ignore(-1);
+  as(1);
+  W_FAST(&memory[18], 8, 0x1100);
+  assert_int_equal(new_findings(), 0);
+}
+
 int main(void)
 {
   const struct CMUnitTest tests[] = {
@@ -229,6 +307,11 @@ int main(void)
       cmocka_unit_test_setup(relaxed_without_fences_does_not_order, setup),
       cmocka_unit_test_setup(thread_creation_orders_parent_before_child, setup),
       cmocka_unit_test_setup(each_race_is_reported_once, setup),
+      cmocka_unit_test_setup(a_relock_after_another_thread_released_sees_its_writes, setup),
+      cmocka_unit_test_setup(a_freed_lock_orders_nothing, setup),
+      cmocka_unit_test_setup(a_thread_reading_back_its_own_write_still_races_with_others, setup),
+      cmocka_unit_test_setup(both_halves_of_a_16_byte_access_are_recorded, setup),
+      cmocka_unit_test_setup(ignored_accesses_are_not_recorded_inline, setup),
   };
   return cmocka_run_group_tests_name("race", tests, NULL, NULL);
 }
