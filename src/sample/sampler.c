@@ -31,6 +31,7 @@
 #include "candidates.h"
 #include "decode.h"
 #include "hwwatch.h"
+#include "stats.h"
 
 #define MAX_TRAPS 32
 #define TRAP_FRAMES 32
@@ -87,8 +88,10 @@ static _Atomic bool owns_sigtrap;
 static bool may_hold(uint64_t now)
 {
   uint64_t next = atomic_load_explicit(&next_hold_ns, memory_order_relaxed);
-  if (now < next)
+  if (now < next) {
+    cw_stat_add(&cw_sample_stats.holds_skipped, 1);
     return false;
+  }
   uint64_t hold = (uint64_t)cw_opt.race_sample_hold_us * 1000u;
   return atomic_compare_exchange_strong(&next_hold_ns, &next, now + hold * 100u / (uint64_t)cw_opt.race_sample_hold_percent);
 }
@@ -121,8 +124,11 @@ static void record_locks(struct trap *tr, const struct cw_thread *t)
 
 static void hold(struct window *w)
 {
-  cw_sleep_until_ns(cw_now_ns() + (uint64_t)cw_opt.race_sample_hold_us * 1000u);
+  uint64_t start = cw_now_ns();
+  cw_sleep_until_ns(start + (uint64_t)cw_opt.race_sample_hold_us * 1000u);
   atomic_store(&w->holder, HOLD_DONE);
+  cw_stat_add(&cw_sample_stats.holds, 1);
+  cw_stat_add(&cw_sample_stats.hold_ns, cw_now_ns() - start);
 }
 
 /* A word touched so often that its window should end now: the sampler closes it early. */
@@ -143,12 +149,14 @@ static void record_trap(struct window *w, struct cw_thread *t, const ucontext_t 
     window_full();
   if (!cw_candidates_code_range(next_pc - 1, &lo, &hi))
     return; /* libc, the loader, concwatch: not the program's access */
+  cw_stat_add(&cw_sample_stats.traps_program, 1);
   uint32_t i = atomic_fetch_add(&w->ntraps, 1);
   if (i >= (uint32_t)cw_opt.race_sample_traps) {
     if (i == (uint32_t)cw_opt.race_sample_traps)
       window_full();
     return;
   }
+  cw_stat_add(&cw_sample_stats.traps_recorded, 1);
   struct trap *tr = &w->traps[i];
   tr->thread = t->id;
   tr->next_pc = next_pc;
@@ -193,11 +201,14 @@ static void on_trap(int sig, siginfo_t *info, void *uctx)
   int saved_errno = errno;
   struct cw_thread *t = cw_tls.thread; /* NULL in concwatch's own threads: ignored */
   if (t) {
+    uint64_t start = cw_now_ns();
     struct window *w = &windows[k];
     atomic_fetch_add(&w->handlers, 1);
     if (atomic_load(&w->addr))
       record_trap(w, t, uctx);
     atomic_fetch_sub(&w->handlers, 1);
+    cw_stat_add(&cw_sample_stats.traps, 1);
+    cw_stat_add(&cw_sample_stats.handler_ns, cw_now_ns() - start);
   }
   errno = saved_errno;
 }
@@ -241,7 +252,10 @@ static void arm_everywhere(int slot, uintptr_t addr)
     cw_hwwatch_move(slot_fd[slot], slot, addr);
   else
     cw_hwwatch_disable(slot_fd[slot]);
-  arm_ns += cw_now_ns() - t0;
+  uint64_t spent = cw_now_ns() - t0;
+  arm_ns += spent;
+  cw_stat_add(&cw_sample_stats.moves, 1);
+  cw_stat_add(&cw_sample_stats.move_ns, spent);
 }
 
 /* ---- candidates: the words that may be watched ---- */
@@ -593,6 +607,8 @@ static void open_windows(void)
   add_new_heap_blocks();
   int chosen[CW_WATCH_SLOTS];
   int n = choose(chosen, (int)cw_opt.race_sample_slots);
+  cw_stat_add(&cw_sample_stats.rounds, 1);
+  cw_stat_add(&cw_sample_stats.windows, (uint64_t)n);
   cw_lock_acquire(&watch_lock);
   for (int k = 0; k < n; k++) {
     struct window *w = &windows[k];
@@ -678,6 +694,7 @@ static void wait_for_window_end(uint64_t start)
     if (!open && !holding())
       break;
     cw_futex_wait_ns(&sampler_wake, seen, now < start + window ? start + window - now : 100000);
+    cw_stat_add(&cw_sample_stats.wakeups, 1);
   }
   /* A moment for the held thread to access again after its release (a polling loop's next
    * read is what clears a flag of suspicion). */
@@ -737,6 +754,7 @@ static bool run_round(uint64_t start)
     open_windows();
   }
   cw_lock_release(&round_lock);
+  atomic_store_explicit(&cw_sample_stats.sampler_cpu_ns, cw_sample_thread_cpu_ns(), memory_order_relaxed);
   return go_on;
 }
 
@@ -878,7 +896,9 @@ void cw_sample_thread_creating(void)
     return;
   int saved_errno = errno;
   cw_runtime_enter();
+  cw_sample_stats.started_ns = cw_now_ns();
   start_sampling();
+  cw_sample_stats.start_cost_ns = cw_now_ns() - cw_sample_stats.started_ns;
   if (!cw_heap_tracking)
     atomic_store(&sampler_state, 2);
   cw_runtime_leave();
@@ -902,6 +922,8 @@ void cw_sample_at_exit(void)
     }
     cw_lock_release(&round_lock);
   }
+  if (cw_opt.race_sample_stats)
+    cw_sample_stats_print();
   cw_runtime_leave();
 }
 

@@ -128,6 +128,15 @@ class SampledRaces(ConcwatchTestCase):
         self.assertEqual(f["location"]["name"], "hits")
         self.assertEqual(r.rc, 66)
 
+    def test_stats_line(self):
+        """race_sample_stats=1: one line at exit with the counters of what sampling did."""
+        r = run([SAMPLED, "private", "0.2"], "race_sample_stats=1")
+        lines = [l for l in r.stderr.splitlines() if l.startswith("concwatch: race sampling stats: ")]
+        self.assertEqual(len(lines), 1, r.stderr)
+        self.assertRegex(lines[0], r"rounds [1-9]\d* .*moves [1-9]\d* .*traps [1-9]\d* .*sampler cpu ")
+        self.assertEqual(r.findings(), [])
+        self.assertEqual(r.rc, 0)
+
     def test_off_by_option(self):
         r = run([SAMPLED, "global", "0.1"], "race_sampling=0")
         self.assertClean(r)
