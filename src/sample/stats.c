@@ -38,21 +38,23 @@ void cw_sample_stats_print(void)
                    "concwatch: race sampling stats: pid %d, %.3f s sampled, start %.2f ms; "
                    "rounds %llu (%.0f/s), words watched %llu; "
                    "moves %llu (%.0f/s, %.1f us each, %.2f%% of the time); "
-                   "traps %llu (%.0f/s; program %llu, recorded %llu), handlers %.2f%% of the time; "
+                   "traps %llu (%.0f/s, %.1f us each; window closed %llu, program %llu, recorded %llu), handlers %.2f%% of the time (slow paths %.2f%% cpu); "
                    "holds %llu (%.0f/s, %.2f%% of the time held), skipped %llu; "
-                   "sampler cpu %.2f%%, wakeups %llu (%.0f/s); "
+                   "sampler cpu %.2f%%, wakeups %llu (%.0f/s); switches while watching %.2f%% of the time; "
                    "context switches %ld voluntary, %ld involuntary\n",
                    (int)getpid(), run_s, (double)s->start_cost_ns / 1e6,
                    (unsigned long long)get(&s->rounds), rate(get(&s->rounds), run_s),
                    (unsigned long long)get(&s->windows),
                    (unsigned long long)moves, rate(moves, run_s),
                    moves ? (double)get(&s->move_ns) / 1e3 / (double)moves : 0, share(get(&s->move_ns), run_s),
-                   (unsigned long long)traps, rate(traps, run_s), (unsigned long long)get(&s->traps_program),
+                   (unsigned long long)traps, rate(traps, run_s), (double)s->trap_cost_ns / 1e3, (unsigned long long)get(&s->traps_closed),
+                   (unsigned long long)get(&s->traps_program),
                    (unsigned long long)get(&s->traps_recorded), share(get(&s->handler_ns), run_s),
+                   share(get(&s->handler_cpu_ns), run_s),
                    (unsigned long long)holds, rate(holds, run_s), share(get(&s->hold_ns), run_s),
                    (unsigned long long)get(&s->holds_skipped),
                    share(get(&s->sampler_cpu_ns), run_s),
-                   (unsigned long long)get(&s->wakeups), rate(get(&s->wakeups), run_s),
+                   (unsigned long long)get(&s->wakeups), rate(get(&s->wakeups), run_s), share(get(&s->switch_cost_ns), run_s),
                    ru.ru_nvcsw, ru.ru_nivcsw);
   if (n > 0)
     cw_write_all(2, line, (size_t)n < sizeof line ? (size_t)n : sizeof line - 1);

@@ -99,9 +99,10 @@ class SampledRaces(ConcwatchTestCase):
             self.assertFalse(r.timed_out, "fork: hung")
             child = int(r.stdout.split("child ")[1].split()[0])
             parent = int(r.stdout.split("parent ")[1].split()[0])
-            self.assertEqual(set(r.reports), {f"report.{parent}.json", f"report.{child}.json"})
+            # The child writes its report with its first finding: none in a run that missed.
+            self.assertLessEqual(set(r.reports), {f"report.{parent}.json", f"report.{child}.json"})
             self.assertEqual(r.reports[f"report.{parent}.json"]["findings"], [], "the parent is correct")
-            found = r.reports[f"report.{child}.json"]["findings"]
+            found = r.reports.get(f"report.{child}.json", {"findings": []})["findings"]
             if found:
                 self.assertEqual([f["kind"] for f in found], ["data-race"])
                 self.assertEqual(found[0]["location"]["name"], "hits")
