@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -31,6 +32,7 @@
 #include "candidates.h"
 #include "decode.h"
 #include "hwwatch.h"
+#include "stats.h"
 
 #define MAX_TRAPS 32
 #define TRAP_FRAMES 32
@@ -60,12 +62,17 @@ struct window {
   _Atomic uint32_t hits;      /* every trap, the ones from libc and the loader too */
   _Atomic uint32_t holder;    /* id of the held thread, 0 before a hold, HOLD_DONE after */
   _Atomic uint32_t handlers;  /* trap handlers inside this window now */
+  _Atomic bool disabled_in_handler; /* window_full disabled the slot */
+  bool hold_backoff_over;     /* the word's hold back-off is over (set before addr) */
   struct trap traps[MAX_TRAPS];
   int cand;                   /* the sampler's candidate index, -1 if none */
   uintptr_t watched;          /* the sampler's copy of addr, kept until the window is judged */
 };
 
 static struct window windows[CW_WATCH_SLOTS];
+/* When this round's windows opened, and the time windows were open since the cost bound last
+ * looked (under round_lock). */
+static uint64_t windows_opened_ns, enabled_ns;
 static _Atomic uint32_t sampler_wake; /* bumped when a window's budget is used up */
 static _Atomic uint64_t next_hold_ns; /* holds before this time are skipped (duty bound) */
 
@@ -87,8 +94,10 @@ static _Atomic bool owns_sigtrap;
 static bool may_hold(uint64_t now)
 {
   uint64_t next = atomic_load_explicit(&next_hold_ns, memory_order_relaxed);
-  if (now < next)
+  if (now < next) {
+    cw_stat_add(&cw_sample_stats.holds_skipped, 1);
     return false;
+  }
   uint64_t hold = (uint64_t)cw_opt.race_sample_hold_us * 1000u;
   return atomic_compare_exchange_strong(&next_hold_ns, &next, now + hold * 100u / (uint64_t)cw_opt.race_sample_hold_percent);
 }
@@ -121,15 +130,35 @@ static void record_locks(struct trap *tr, const struct cw_thread *t)
 
 static void hold(struct window *w)
 {
-  cw_sleep_until_ns(cw_now_ns() + (uint64_t)cw_opt.race_sample_hold_us * 1000u);
+  uint64_t start = cw_now_ns();
+  cw_sleep_until_ns(start + (uint64_t)cw_opt.race_sample_hold_us * 1000u);
   atomic_store(&w->holder, HOLD_DONE);
+  cw_stat_add(&cw_sample_stats.holds, 1);
+  cw_stat_add(&cw_sample_stats.hold_ns, cw_now_ns() - start);
 }
 
-/* A word touched so often that its window should end now: the sampler closes it early. */
-static void window_full(void)
+static void wake_sampler(void)
 {
   atomic_fetch_add(&sampler_wake, 1);
   cw_futex_wake_all(&sampler_wake);
+}
+
+/* A word touched so often that its window should end now. Each further access would only cost
+ * a trap, so the trapping thread disables the slot itself: on a busy machine the sampler may
+ * take milliseconds to be scheduled, hundreds of traps. The sampler closes the window. (The
+ * sampler moves the slot again only once no handler is inside the window: this disable cannot
+ * land on the next window.) */
+static void window_full(struct window *w)
+{
+  int k = (int)(w - windows);
+  int fd = __atomic_load_n(&slot_fd[k], __ATOMIC_RELAXED);
+  if (fd >= 0 && cw_hwwatch_identity(fd) == slot_identity[k]) {
+    uint64_t cpu = cw_sample_thread_cpu_ns();
+    cw_hwwatch_disable(fd);
+    atomic_store(&w->disabled_in_handler, true);
+    cw_stat_add(&cw_sample_stats.handler_cpu_ns, cw_sample_thread_cpu_ns() - cpu);
+  }
+  wake_sampler();
 }
 
 /* Traps that are not recorded (libc's, beyond the budget) still cost a signal each: a word
@@ -140,15 +169,17 @@ static void record_trap(struct window *w, struct cw_thread *t, const ucontext_t 
 {
   uintptr_t next_pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP], lo, hi;
   if (atomic_fetch_add(&w->hits, 1) == (uint32_t)cw_opt.race_sample_traps * HIT_BUDGET_FACTOR)
-    window_full();
+    window_full(w);
   if (!cw_candidates_code_range(next_pc - 1, &lo, &hi))
     return; /* libc, the loader, concwatch: not the program's access */
+  cw_stat_add(&cw_sample_stats.traps_program, 1);
   uint32_t i = atomic_fetch_add(&w->ntraps, 1);
   if (i >= (uint32_t)cw_opt.race_sample_traps) {
     if (i == (uint32_t)cw_opt.race_sample_traps)
-      window_full();
+      window_full(w);
     return;
   }
+  cw_stat_add(&cw_sample_stats.traps_recorded, 1);
   struct trap *tr = &w->traps[i];
   tr->thread = t->id;
   tr->next_pc = next_pc;
@@ -158,11 +189,13 @@ static void record_trap(struct window *w, struct cw_thread *t, const ucontext_t 
   uint32_t holder = atomic_load(&w->holder);
   tr->during_hold = holder != 0 && holder != HOLD_DONE && holder != t->id;
   uint32_t none = 0;
-  tr->held = !holder && i >= LEARNING_TRAPS && may_hold(cw_now_ns()) &&
+  tr->held = !holder && i >= LEARNING_TRAPS && w->hold_backoff_over && may_hold(cw_now_ns()) &&
              atomic_compare_exchange_strong(&w->holder, &none, t->id);
   if (tr->held || tr->during_hold) {
+    uint64_t cpu = cw_sample_thread_cpu_ns();
     record_stack(tr, next_pc);
     record_locks(tr, t);
+    cw_stat_add(&cw_sample_stats.handler_cpu_ns, cw_sample_thread_cpu_ns() - cpu);
   }
   atomic_store_explicit(&tr->done, 1, memory_order_release);
   if (tr->held)
@@ -193,11 +226,19 @@ static void on_trap(int sig, siginfo_t *info, void *uctx)
   int saved_errno = errno;
   struct cw_thread *t = cw_tls.thread; /* NULL in concwatch's own threads: ignored */
   if (t) {
+    uint64_t start = cw_now_ns();
     struct window *w = &windows[k];
     atomic_fetch_add(&w->handlers, 1);
-    if (atomic_load(&w->addr))
+    /* si_addr is the word the slot watched at the trap (0 from a kernel that does not say):
+     * a trap from the previous word, delivered after the slot moved on, is not this window's. */
+    uintptr_t addr = atomic_load(&w->addr), trapped = (uintptr_t)info->si_addr;
+    if (addr && (addr == trapped || !trapped))
       record_trap(w, t, uctx);
+    else
+      cw_stat_add(&cw_sample_stats.traps_closed, 1);
     atomic_fetch_sub(&w->handlers, 1);
+    cw_stat_add(&cw_sample_stats.traps, 1);
+    cw_stat_add(&cw_sample_stats.handler_ns, cw_now_ns() - start);
   }
   errno = saved_errno;
 }
@@ -223,10 +264,6 @@ static int open_slots(void)
   return 0;
 }
 
-/* Time spent moving watchpoints since the sampler last looked (the kernel updates every
- * thread's copy, so it grows with the threads). */
-static uint64_t arm_ns;
-
 /* Under watch_lock. */
 static void arm_everywhere(int slot, uintptr_t addr)
 {
@@ -241,7 +278,9 @@ static void arm_everywhere(int slot, uintptr_t addr)
     cw_hwwatch_move(slot_fd[slot], slot, addr);
   else
     cw_hwwatch_disable(slot_fd[slot]);
-  arm_ns += cw_now_ns() - t0;
+  uint64_t spent = cw_now_ns() - t0;
+  cw_stat_add(&cw_sample_stats.moves, 1);
+  cw_stat_add(&cw_sample_stats.move_ns, spent);
 }
 
 /* ---- candidates: the words that may be watched ---- */
@@ -254,7 +293,8 @@ struct candidate {
   uintptr_t addr;
   uintptr_t block; /* heap: the block's start (checked alive before watching); 0: global */
   uint32_t next_round;
-  uint8_t flags, backoff;
+  uint32_t next_hold_round; /* before it, accesses to the word are not held */
+  uint8_t flags, backoff, hold_backoff;
   UT_hash_handle hh;
 };
 
@@ -303,8 +343,11 @@ static void add_candidate(uintptr_t addr, uintptr_t block)
   HASH_FIND(hh, cand_index, &addr, sizeof addr, c);
   if (c) {
     c->block = block; /* memory reused by a new block: its history starts again */
-    if (block)
+    if (block) {
       c->flags = 0;
+      c->hold_backoff = 0;
+      c->next_hold_round = 0;
+    }
     c->backoff = 0;
     c->next_round = 0;
     return;
@@ -526,6 +569,36 @@ static bool polled(const struct access *acc, size_t n)
   return false;
 }
 
+/* Rule 1-4 for the window whose access acc[held] was held: a report if another thread's
+ * access came during the hold. */
+static bool report_if_caught(struct candidate *c, const struct access *acc, size_t count, size_t held)
+{
+  if ((c->flags & CAND_SYNC) || !known(&acc[held]))
+    return false;
+  for (size_t i = 0; i < count; i++) {
+    const struct access *a = &acc[i];
+    if (a->trap->during_hold && known(a) && overlap(a, &acc[held]) && (a->kind.write || acc[held].kind.write)) {
+      c->flags |= CAND_REPORTED;
+      report(&acc[held], a);
+      return true;
+    }
+  }
+  return false;
+}
+
+/* A hold that caught nothing: the word's accesses are held again only after 2, 4 ... 64
+ * rounds. A word only one thread uses, or one a lock protects, then costs few holds (each
+ * stops a thread, and whoever waits for it, for race_sample_hold_us); a racy word is usually
+ * caught by its first hold. */
+#define HOLD_BACKOFF_MAX 5
+
+static void hold_missed(struct candidate *c)
+{
+  c->next_hold_round = round_no + (2u << c->hold_backoff);
+  if (c->hold_backoff < HOLD_BACKOFF_MAX)
+    c->hold_backoff++;
+}
+
 static void judge(struct window *w, uintptr_t addr, struct candidate *c, int idx)
 {
   uint32_t n = atomic_load(&w->ntraps);
@@ -562,16 +635,8 @@ static void judge(struct window *w, uintptr_t addr, struct candidate *c, int idx
   }
   if (count && polled(acc, count))
     c->flags |= CAND_SYNC;
-  if (held < 0 || (c->flags & CAND_SYNC) || !known(&acc[held]))
-    return;
-  for (size_t i = 0; i < count; i++) {
-    const struct access *a = &acc[i];
-    if (a->trap->during_hold && known(a) && overlap(a, &acc[held]) && (a->kind.write || acc[held].kind.write)) {
-      c->flags |= CAND_REPORTED;
-      report(&acc[held], a);
-      return;
-    }
-  }
+  if (held >= 0 && !report_if_caught(c, acc, count, (size_t)held))
+    hold_missed(c);
 }
 
 /* ---- windows ---- */
@@ -582,33 +647,48 @@ static void reset_window(struct window *w)
     atomic_store(&w->traps[i].done, 0);
   atomic_store(&w->ntraps, 0);
   atomic_store(&w->hits, 0);
+  atomic_store(&w->disabled_in_handler, false);
   atomic_store(&w->holder, 0);
   w->cand = -1;
 }
 
 /* Choose this round's locations and watch them in every thread. */
-static void open_windows(void)
+static int open_windows(void)
 {
   compacted_this_round = false;
   add_new_heap_blocks();
   int chosen[CW_WATCH_SLOTS];
   int n = choose(chosen, (int)cw_opt.race_sample_slots);
+  cw_stat_add(&cw_sample_stats.rounds, 1);
+  cw_stat_add(&cw_sample_stats.windows, (uint64_t)n);
   cw_lock_acquire(&watch_lock);
   for (int k = 0; k < n; k++) {
     struct window *w = &windows[k];
+    struct candidate *c = &cands[chosen[k]];
+    arm_everywhere(k, c->addr); /* before addr: a late trap of the last word is not this window's */
     reset_window(w);
     w->cand = chosen[k];
-    w->watched = cands[chosen[k]].addr;
-    atomic_store(&w->addr, cands[chosen[k]].addr);
-    arm_everywhere(k, cands[chosen[k]].addr);
+    w->watched = c->addr;
+    w->hold_backoff_over = c->next_hold_round <= round_no;
+    atomic_store(&w->addr, c->addr);
   }
+  windows_opened_ns = n ? cw_now_ns() : 0;
   cw_lock_release(&watch_lock);
+  return n;
 }
 
 static bool slot_holding(int k)
 {
   uint32_t h = atomic_load(&windows[k].holder);
   return h && h != HOLD_DONE;
+}
+
+static bool held_this_round(void)
+{
+  for (int k = 0; k < CW_WATCH_SLOTS; k++)
+    if (atomic_load(&windows[k].holder) == HOLD_DONE)
+      return true;
+  return false;
 }
 
 static bool holding(void)
@@ -625,11 +705,14 @@ static bool slot_full(int k)
          atomic_load(&windows[k].hits) >= (uint32_t)cw_opt.race_sample_traps * HIT_BUDGET_FACTOR;
 }
 
-/* Stop watching the slot's word in every thread (its records stay until it is judged). */
+/* Stop watching the slot's word in every thread (its records stay until it is judged). An
+ * enabled watchpoint makes every context switch of a watched thread dearer (its debug registers
+ * are saved and loaded): slots stay disabled between windows. */
 static void retire(int k)
 {
+  struct window *w = &windows[k];
   cw_lock_acquire(&watch_lock);
-  if (atomic_exchange(&windows[k].addr, 0))
+  if (atomic_exchange(&w->addr, 0) && !atomic_load(&w->disabled_in_handler))
     arm_everywhere(k, 0);
   cw_lock_release(&watch_lock);
 }
@@ -647,6 +730,9 @@ static bool close_windows(void)
 {
   for (int k = 0; k < CW_WATCH_SLOTS; k++)
     retire(k);
+  if (windows_opened_ns)
+    enabled_ns += cw_now_ns() - windows_opened_ns;
+  windows_opened_ns = 0;
   uint64_t deadline = handler_deadline();
   for (int k = 0; k < CW_WATCH_SLOTS; k++)
     while (atomic_load(&windows[k].handlers)) {
@@ -678,10 +764,12 @@ static void wait_for_window_end(uint64_t start)
     if (!open && !holding())
       break;
     cw_futex_wait_ns(&sampler_wake, seen, now < start + window ? start + window - now : 100000);
+    cw_stat_add(&cw_sample_stats.wakeups, 1);
   }
   /* A moment for the held thread to access again after its release (a polling loop's next
    * read is what clears a flag of suspicion). */
-  cw_sleep_until_ns(cw_now_ns() + 100000);
+  if (held_this_round())
+    cw_sleep_until_ns(cw_now_ns() + 100000);
 }
 
 /* Under round_lock. */
@@ -711,30 +799,144 @@ static void rescan_modules(void)
     add_object(g[i].addr, g[i].size, 0);
 }
 
-/* One round: the windows opened at `start` are judged, the next ones open a period later. */
-/* Moving every thread's watchpoints stays under 1/20 of a CPU: with many threads, rounds get
- * further apart instead. */
-#define SAMPLER_SHARE 20
+/* ---- the cost bound ---- */
 
-static bool run_round(uint64_t start)
+/* What one trap costs the thread that made the access (the debug exception, the signal, the
+ * handler, sigreturn): measured when sampling starts. */
+#define TRAP_COST_UNMEASURED_NS 5000u
+static uint64_t trap_cost_ns = TRAP_COST_UNMEASURED_NS;
+
+/* Writes to a word of concwatch's own while slot 0 watches it (its window is closed, so the
+ * handler takes its shortest path), each timed; the median is the cost of a trap. */
+static volatile uint64_t calibration_word;
+
+static void measure_trap_cost(void)
 {
+  enum { WRITES = 5 };
+  if (slot_fd[0] < 0 || cw_hwwatch_move(slot_fd[0], 0, (uintptr_t)&calibration_word) != 0)
+    return;
+  uint64_t spent[WRITES];
+  for (int i = 0; i < WRITES; i++) {
+    uint64_t t0 = cw_now_ns();
+    calibration_word = (uint64_t)i;
+    spent[i] = cw_now_ns() - t0;
+  }
+  cw_hwwatch_disable(slot_fd[0]);
+  for (int i = 1; i < WRITES; i++) /* insertion sort, for the median */
+    for (int j = i; j > 0 && spent[j] < spent[j - 1]; j--) {
+      uint64_t tmp = spent[j];
+      spent[j] = spent[j - 1];
+      spent[j - 1] = tmp;
+    }
+  trap_cost_ns = spent[WRITES / 2];
+  cw_sample_stats.trap_cost_ns = trap_cost_ns;
+}
+
+/* A context switch of a thread whose watchpoints are enabled costs this much more than one
+ * whose watchpoints are disabled (the debug registers are written at each switch; measured on
+ * the development VM, 1.7 us with one slot enabled and 2.3 us with four, by a pipe ping-pong
+ * between two threads; a disabled event adds about 0.25 us, whatever sampling does). */
+#define ENABLED_SWITCH_COST_NS 2000u
+
+/* Context switches of the process, the sampler's own left out. */
+static uint64_t program_context_switches(void)
+{
+  struct rusage all, mine;
+  if (getrusage(RUSAGE_SELF, &all) != 0 || getrusage(RUSAGE_THREAD, &mine) != 0)
+    return 0;
+  return (uint64_t)(all.ru_nvcsw + all.ru_nivcsw) - (uint64_t)(mine.ru_nvcsw + mine.ru_nivcsw);
+}
+
+/* The switches made since the last call, times the share of that time with windows open. */
+static uint64_t switch_cost_since_last_round(uint64_t now)
+{
+  static uint64_t last_switches, last_ns;
+  uint64_t switches = program_context_switches(), elapsed = now - last_ns;
+  uint64_t during = switches > last_switches ? switches - last_switches : 0;
+  uint64_t cost = elapsed ? (uint64_t)((double)during * (double)enabled_ns / (double)elapsed * ENABLED_SWITCH_COST_NS) : 0;
+  last_switches = switches;
+  last_ns = now;
+  enabled_ns = 0;
+  return cost;
+}
+
+/* What sampling cost the program since the last call, in ns: the sampler thread's CPU time
+ * (which includes waiting for the interrupts a move sends to the CPUs running watched threads),
+ * trap_cost_ns per trap, the handler's CPU time on its slow paths (stacks, disabling a slot),
+ * the time threads were held, and the dearer context switches while windows were open. CPU
+ * times, not wall times: a thread that the scheduler preempts on a busy machine did not cost
+ * sampling anything. */
+static uint64_t cost_since_last_round(void)
+{
+  static uint64_t last_cpu, last_traps, last_handler_cpu, last_hold;
+  struct cw_sample_stats *st = &cw_sample_stats;
+  uint64_t switch_cost = switch_cost_since_last_round(cw_now_ns());
+  cw_stat_add(&st->switch_cost_ns, switch_cost);
+  uint64_t cpu = cw_sample_thread_cpu_ns();
+  uint64_t traps = atomic_load_explicit(&st->traps, memory_order_relaxed);
+  uint64_t handler_cpu = atomic_load_explicit(&st->handler_cpu_ns, memory_order_relaxed);
+  uint64_t hold = atomic_load_explicit(&st->hold_ns, memory_order_relaxed);
+  atomic_store_explicit(&st->sampler_cpu_ns, cpu, memory_order_relaxed);
+  uint64_t cost = (cpu - last_cpu) + (traps - last_traps) * trap_cost_ns + (handler_cpu - last_handler_cpu) +
+                  (hold - last_hold) + switch_cost;
+  last_cpu = cpu;
+  last_traps = traps;
+  last_handler_cpu = handler_cpu;
+  last_hold = hold;
+  return cost;
+}
+
+/* How long rounds last now: race_sample_period_ms, or longer under the cost bound. */
+static uint64_t round_ns;
+
+/* A period after `start`, or later if that is what keeps sampling's cost within
+ * race_sample_budget_percent of the time (busy words, many threads to interrupt). */
+static uint64_t next_round_start(uint64_t start)
+{
+  uint64_t period = (uint64_t)cw_opt.race_sample_period_ms * 1000000u;
+  uint64_t bounded = cost_since_last_round() * 100u / (uint64_t)cw_opt.race_sample_budget_percent;
+  round_ns = period > bounded ? period : bounded;
+  return start + round_ns;
+}
+
+/* Rounds that found no word due (every candidate backing off, as in a program whose data is
+ * private or idle) come further apart, up to this many periods, each counted as a round (the
+ * back-offs keep their length in time): the sampler's wake-ups cost the program's CPUs too. */
+#define IDLE_ROUNDS_MAX 8
+static uint32_t idle_rounds = 1;
+
+static uint64_t after_idle_rounds(uint64_t start, bool opened)
+{
+  if (opened) {
+    idle_rounds = 1;
+    return start;
+  }
+  uint32_t skipped = idle_rounds - 1;
+  round_no += skipped;
+  if (idle_rounds < IDLE_ROUNDS_MAX)
+    idle_rounds *= 2;
+  return start + skipped * round_ns;
+}
+
+/* One round: the windows opened at `start` are judged, the next ones open a period later.
+ * *opened: whether this round watched anything, then whether the next one does. */
+static bool run_round(uint64_t start, bool *opened)
+{
+  static uint32_t rescanned_at;
   wait_for_window_end(start);
   cw_lock_acquire(&round_lock);
   if (!stopped)
     close_and_judge();
   cw_lock_release(&round_lock);
-  uint64_t period = (uint64_t)cw_opt.race_sample_period_ms * 1000000u;
-  if (period < arm_ns * SAMPLER_SHARE)
-    period = arm_ns * SAMPLER_SHARE;
-  arm_ns = 0;
-  if (cw_now_ns() < start + period)
-    cw_sleep_until_ns(start + period);
+  cw_sleep_until_ns(after_idle_rounds(next_round_start(start), *opened));
   cw_lock_acquire(&round_lock);
   bool go_on = !stopped;
   if (go_on) {
-    if (round_no % 256 == 0)
+    if (round_no - rescanned_at >= 256) {
       rescan_modules();
-    open_windows();
+      rescanned_at = round_no;
+    }
+    *opened = open_windows() > 0;
   }
   cw_lock_release(&round_lock);
   return go_on;
@@ -746,7 +948,8 @@ static void *sampler_main(void *arg)
   cw_runtime_enter(); /* this thread is concwatch's: never tracked */
   cw_internal_thread_started();
   prctl(PR_SET_NAME, "concwatch-samp", 0, 0, 0);
-  while (run_round(cw_now_ns())) {
+  bool opened = true; /* the first round was opened by start_sampling */
+  while (run_round(cw_now_ns(), &opened)) {
   }
   cw_internal_thread_ended();
   return NULL;
@@ -852,6 +1055,7 @@ static void start_sampling(void)
     say_off(why);
     return;
   }
+  measure_trap_cost();
   add_globals();
   for (int k = 0; k < CW_WATCH_SLOTS; k++)
     reset_window(&windows[k]);
@@ -878,7 +1082,9 @@ void cw_sample_thread_creating(void)
     return;
   int saved_errno = errno;
   cw_runtime_enter();
+  cw_sample_stats.started_ns = cw_now_ns();
   start_sampling();
+  cw_sample_stats.start_cost_ns = cw_now_ns() - cw_sample_stats.started_ns;
   if (!cw_heap_tracking)
     atomic_store(&sampler_state, 2);
   cw_runtime_leave();
@@ -902,6 +1108,8 @@ void cw_sample_at_exit(void)
     }
     cw_lock_release(&round_lock);
   }
+  if (cw_opt.race_sample_stats)
+    cw_sample_stats_print();
   cw_runtime_leave();
 }
 
