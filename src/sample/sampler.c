@@ -334,6 +334,17 @@ static void drop_freed_words(void)
   compacted_this_round = true;
 }
 
+/* A forked child is a new phase of the program: what the parent's rounds learnt about each
+ * word (watched often for nothing, held for nothing) must not keep the child from watching it. */
+static void forget_candidate_history(void)
+{
+  for (size_t i = 0; i < ncands; i++) {
+    cands[i].backoff = cands[i].hold_backoff = 0;
+    cands[i].next_round = cands[i].next_hold_round = 0;
+  }
+  round_no = 0;
+}
+
 static void add_candidate(uintptr_t addr, uintptr_t block)
 {
   addr &= ~(uintptr_t)7;
@@ -847,15 +858,20 @@ static uint64_t program_context_switches(void)
   return (uint64_t)(all.ru_nvcsw + all.ru_nivcsw) - (uint64_t)(mine.ru_nvcsw + mine.ru_nivcsw);
 }
 
+/* The counters as the last round read them (a forked child starts from zero: its sampler
+ * thread's CPU clock and its statistics are its own). */
+static struct {
+  uint64_t switches, ns, cpu, traps, handler_cpu, hold;
+} last;
+
 /* The switches made since the last call, times the share of that time with windows open. */
 static uint64_t switch_cost_since_last_round(uint64_t now)
 {
-  static uint64_t last_switches, last_ns;
-  uint64_t switches = program_context_switches(), elapsed = now - last_ns;
-  uint64_t during = switches > last_switches ? switches - last_switches : 0;
+  uint64_t switches = program_context_switches(), elapsed = now - last.ns;
+  uint64_t during = switches > last.switches ? switches - last.switches : 0;
   uint64_t cost = elapsed ? (uint64_t)((double)during * (double)enabled_ns / (double)elapsed * ENABLED_SWITCH_COST_NS) : 0;
-  last_switches = switches;
-  last_ns = now;
+  last.switches = switches;
+  last.ns = now;
   enabled_ns = 0;
   return cost;
 }
@@ -868,7 +884,6 @@ static uint64_t switch_cost_since_last_round(uint64_t now)
  * sampling anything. */
 static uint64_t cost_since_last_round(void)
 {
-  static uint64_t last_cpu, last_traps, last_handler_cpu, last_hold;
   struct cw_sample_stats *st = &cw_sample_stats;
   uint64_t switch_cost = switch_cost_since_last_round(cw_now_ns());
   cw_stat_add(&st->switch_cost_ns, switch_cost);
@@ -877,12 +892,12 @@ static uint64_t cost_since_last_round(void)
   uint64_t handler_cpu = atomic_load_explicit(&st->handler_cpu_ns, memory_order_relaxed);
   uint64_t hold = atomic_load_explicit(&st->hold_ns, memory_order_relaxed);
   atomic_store_explicit(&st->sampler_cpu_ns, cpu, memory_order_relaxed);
-  uint64_t cost = (cpu - last_cpu) + (traps - last_traps) * trap_cost_ns + (handler_cpu - last_handler_cpu) +
-                  (hold - last_hold) + switch_cost;
-  last_cpu = cpu;
-  last_traps = traps;
-  last_handler_cpu = handler_cpu;
-  last_hold = hold;
+  uint64_t cost = (cpu - last.cpu) + (traps - last.traps) * trap_cost_ns + (handler_cpu - last.handler_cpu) +
+                  (hold - last.hold) + switch_cost;
+  last.cpu = cpu;
+  last.traps = traps;
+  last.handler_cpu = handler_cpu;
+  last.hold = hold;
   return cost;
 }
 
@@ -1150,4 +1165,7 @@ void cw_sample_postfork(int in_child)
   if (atomic_load(&sampler_state) == 1)
     atomic_store(&sampler_state, 0); /* a thread created in the child starts it again */
   next_hold_ns = 0;
+  forget_candidate_history();
+  memset(&last, 0, sizeof last);
+  memset(&cw_sample_stats, 0, sizeof cw_sample_stats);
 }
