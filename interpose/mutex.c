@@ -28,7 +28,7 @@ static int checked(const char *function, int rc, const void *lock, uintptr_t pc)
 
 static void check_kind(pthread_mutex_t *m, uintptr_t pc)
 {
-  if (cw_mutex_hooks & CW_MUTEX_HOOK_RWLOCKS)
+  if ((cw_mutex_hooks & CW_MUTEX_HOOK_RWLOCKS) && cw_rwlock_may_be_at(m))
     cw_lock_kind_check_slow(m, CW_LOCK_MUTEX, pc);
 }
 

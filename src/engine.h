@@ -131,12 +131,29 @@ void cw_unlock_unheld(struct cw_thread *t, const void *lock, enum cw_lock_kind k
 void cw_self_relock_check(struct cw_thread *t, const void *lock, enum cw_lock_kind kind,
                           enum cw_lock_mode mode, uintptr_t pc, uintptr_t sp);
 void cw_watchdog_ensure(void);
-/* Nonzero while every mutex call must take the general path: rwlocks exist (a mutex call may
- * be given one), or race detection joins clocks at each lock and unlock. */
+/* Nonzero while some mutex calls must take the general path: rwlocks exist (a mutex call may
+ * be given one: only the addresses cw_rwlock_may_be_at admits), or race detection joins clocks
+ * at each lock and unlock (every call). */
 extern CW_HIDDEN uint8_t cw_mutex_hooks;
 #define CW_MUTEX_HOOK_RWLOCKS 1u
 #define CW_MUTEX_HOOK_RACE 2u
 void cw_mutex_hooks_set(unsigned hook);
+
+/* The addresses of initialized rwlocks, as a one-hash Bloom filter whose bits are never
+ * cleared: a mutex call on any other address cannot be given an rwlock, so it keeps the fast
+ * path. A false positive only costs the general path, whose kind check looks the lock up. */
+#define CW_RWLOCK_FILTER_BITS (1u << 15)
+extern CW_HIDDEN uint64_t cw_rwlock_filter[CW_RWLOCK_FILTER_BITS / 64];
+static inline uint32_t cw_rwlock_filter_bit(const void *lock)
+{
+  return (uint32_t)(((uintptr_t)lock * 0x9e3779b97f4a7c15ull) >> (64 - 15));
+}
+static inline bool cw_rwlock_may_be_at(const void *lock)
+{
+  uint32_t bit = cw_rwlock_filter_bit(lock);
+  return (__atomic_load_n(&cw_rwlock_filter[bit / 64], __ATOMIC_RELAXED) >> (bit % 64)) & 1;
+}
+void cw_rwlock_filter_add(const void *lock);
 
 /* Entering a blocking call: the watchdog tells one blocking call from the next by this
  * number (whether the thread is still inside is the pending entry or its wait record). */
@@ -214,7 +231,10 @@ static inline __attribute__((always_inline)) bool cw_mutex_lock_fast(const pthre
                                                                     uintptr_t pc, uintptr_t sp)
 {
   struct cw_thread *t = cw_tls.active;
-  if (CW_UNLIKELY(t == NULL || cw_mutex_hooks != 0) || m->__data.__kind != 0 || cw_mutex_owner(m) == t->tid)
+  uint8_t hooks = cw_mutex_hooks;
+  if (CW_UNLIKELY(t == NULL || (hooks & CW_MUTEX_HOOK_RACE)) || m->__data.__kind != 0 || cw_mutex_owner(m) == t->tid)
+    return false;
+  if (CW_UNLIKELY(hooks & CW_MUTEX_HOOK_RWLOCKS) && cw_rwlock_may_be_at(m))
     return false;
   uint32_t n = t->nheld;
   uint64_t chain = cw_chain_step(n ? t->held[n - 1].chain : 0, m, CW_LOCK_MUTEX, CW_MODE_WRITE, 0);

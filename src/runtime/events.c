@@ -31,6 +31,14 @@ uint8_t cw_mutex_hooks;
 
 void cw_mutex_hooks_set(unsigned hook) { __atomic_or_fetch(&cw_mutex_hooks, (uint8_t)hook, __ATOMIC_RELAXED); }
 
+uint64_t cw_rwlock_filter[CW_RWLOCK_FILTER_BITS / 64];
+
+void cw_rwlock_filter_add(const void *lock)
+{
+  uint32_t bit = cw_rwlock_filter_bit(lock);
+  __atomic_or_fetch(&cw_rwlock_filter[bit / 64], 1ull << (bit % 64), __ATOMIC_RELAXED);
+}
+
 void cw_lock_created(const void *lock, enum cw_lock_kind kind, bool shared)
 {
   if (!cw_thread_current())
@@ -39,8 +47,12 @@ void cw_lock_created(const void *lock, enum cw_lock_kind kind, bool shared)
   /* An init on an address we know means the memory now holds a different lock. */
   cw_lockorder_forget(lock);
   cw_object_register(lock, object_kind(kind), shared);
-  if (kind == CW_LOCK_RWLOCK)
+  if (kind == CW_LOCK_RWLOCK) {
+    /* The filter first: a mutex call that sees the hook must see this rwlock's bit too. */
+    cw_rwlock_filter_add(lock);
+    __atomic_thread_fence(__ATOMIC_RELEASE);
     cw_mutex_hooks_set(CW_MUTEX_HOOK_RWLOCKS);
+  }
   RESTORE_ERRNO;
 }
 

@@ -138,6 +138,19 @@ static void mutex_fast_path_is_confirmed_by_the_owner(void **state)
   assert_int_equal(t.nheld, 0);
   assert_false(cw_mutex_unlock_fast(&m)); /* not held */
 
+  /* Once rwlocks exist, only a call on an rwlock's address needs the kind check. */
+  cw_mutex_hooks = CW_MUTEX_HOOK_RWLOCKS;
+  assert_false(cw_rwlock_may_be_at(&m));
+  assert_true(cw_mutex_lock_fast(&m, 10, 20));
+  t.nheld = 0;
+  cw_rwlock_filter_add(&m); /* as if an rwlock had been initialized at m */
+  assert_true(cw_rwlock_may_be_at(&m));
+  assert_false(cw_mutex_lock_fast(&m, 10, 20));
+  cw_mutex_hooks = CW_MUTEX_HOOK_RACE | CW_MUTEX_HOOK_RWLOCKS;
+  assert_false(cw_mutex_lock_fast(&n, 11, 21)); /* race detection: always the general path */
+  cw_mutex_hooks = 0;
+  assert_int_equal(t.nheld, 0);
+
   cw_tls.active = NULL;
   pthread_mutex_destroy(&r);
   cw_free(t.chain_cache);
