@@ -232,9 +232,9 @@ static inline __attribute__((always_inline)) bool cw_mutex_lock_fast(const pthre
 {
   struct cw_thread *t = cw_tls.active;
   uint8_t hooks = cw_mutex_hooks;
-  if (CW_UNLIKELY(t == NULL || (hooks & CW_MUTEX_HOOK_RACE)) || m->__data.__kind != 0 || cw_mutex_owner(m) == t->tid)
+  if (CW_UNLIKELY(t == NULL) || m->__data.__kind != 0 || cw_mutex_owner(m) == t->tid)
     return false;
-  if (CW_UNLIKELY(hooks & CW_MUTEX_HOOK_RWLOCKS) && cw_rwlock_may_be_at(m))
+  if (CW_UNLIKELY(hooks != 0) && ((hooks & CW_MUTEX_HOOK_RACE) || cw_rwlock_may_be_at(m)))
     return false;
   uint32_t n = t->nheld;
   uint64_t chain = cw_chain_step(n ? t->held[n - 1].chain : 0, m, CW_LOCK_MUTEX, CW_MODE_WRITE, 0);
