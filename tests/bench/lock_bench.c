@@ -2,6 +2,14 @@
  *
  *   lock_bench uncontended [ITERS] [THREADS]   lock(m); unlock(m)
  *   lock_bench nested      [ITERS] [THREADS]   lock A,B,C; unlock C,B,A
+ *   lock_bench uncontended-mt|nested-mt [ITERS] [1]
+ *
+ * With one thread the loop runs in main and the process never creates a
+ * thread.  glibc (2.34 and later) takes a private mutex without an atomic
+ * instruction while __libc_single_threaded is set, so that loop times locks
+ * no multithreaded program ever gets.  The -mt loops run the same single
+ * worker in main after a thread has been created and joined, as in every
+ * program that has started a thread: glibc's lock cmpxchg is back.
  *
  * Each thread owns its own mutexes, so nothing is ever contended and the
  * lock order never cycles: a correct detector must stay silent here.  The
@@ -58,20 +66,42 @@ static void *run(void *arg)
 
 static void usage(const char *prog)
 {
-    fprintf(stderr, "usage: %s uncontended|nested [ITERS] [THREADS 1..%d]\n",
-            prog, MAX_THREADS);
+    fprintf(stderr, "usage: %s uncontended|nested [ITERS] [THREADS 1..%d]\n"
+                    "       %s uncontended-mt|nested-mt [ITERS] [1]\n",
+            prog, MAX_THREADS, prog);
     exit(2);
+}
+
+static void *idle_thread(void *arg)
+{
+    return arg;
+}
+
+/* Leaves the process as every program that has started a thread is: no longer
+ * single-threaded for glibc, even once that thread has ended. */
+static void start_and_join_a_thread(void)
+{
+    pthread_t t;
+    if (pthread_create(&t, NULL, idle_thread, NULL) != 0) {
+        perror("pthread_create");
+        exit(1);
+    }
+    pthread_join(t, NULL);
 }
 
 int main(int argc, char **argv)
 {
     if (argc < 2 || argc > 4)
         usage(argv[0]);
-    int nested = strcmp(argv[1], "nested") == 0;
-    if (!nested && strcmp(argv[1], "uncontended") != 0)
+    const char *loop = argv[1];
+    int mt = strcmp(loop, "uncontended-mt") == 0 || strcmp(loop, "nested-mt") == 0;
+    int nested = strncmp(loop, "nested", 6) == 0;
+    if (!mt && strcmp(loop, "nested") != 0 && strcmp(loop, "uncontended") != 0)
         usage(argv[0]);
     long iters = argc > 2 ? strtol(argv[2], NULL, 10) : 10000000;
     int nthreads = argc > 3 ? atoi(argv[3]) : 1;
+    if (mt && nthreads != 1)
+        usage(argv[0]);
     if (iters <= 0 || nthreads < 1 || nthreads > MAX_THREADS)
         usage(argv[0]);
 
@@ -83,8 +113,10 @@ int main(int argc, char **argv)
         w[t].nested = nested;
         w[t].iters = iters;
     }
+    if (mt)
+        start_and_join_a_thread();
     if (nthreads == 1) {
-        run(&w[0]);                     /* truly one thread: no pthread_create */
+        run(&w[0]);                     /* in main (-mt: after a thread ended) */
     } else {
         for (int t = 0; t < nthreads; t++)
             if (pthread_create(&tid[t], NULL, run, &w[t]) != 0) {
