@@ -5,7 +5,8 @@
 #
 # Every loop of lock_bench (uncontended, the same in a process that has
 # started a thread (-mt), uncontended with 2 threads, nested, nested-mt)
-# runs under each config in the same run: native, the forwarding shim,
+# runs under each config in the same run: native, the forwarding shim, the
+# held-stack shim (forwarding plus the least a lock-order detector records),
 # concwatch, ThreadSanitizer (clang, gcc), helgrind and drd.  Runs are
 # interleaved (rep 1 of every config, then rep 2, ...) so drift hits all alike;
 # the median ns/iter is reported.  See docs/performance.md.
@@ -13,7 +14,7 @@
 # Environment: BUILD_DIR (default: build/ at the repo root), CONCWATCH_SO
 # (default: $BUILD_DIR/libconcwatch.so), TIMEOUT per run in seconds
 # (default: 300), CC for the fallback build (default: cc).  A configured
-# BUILD_DIR is built first (cmake --build); else the two sources are compiled.
+# BUILD_DIR is built first (cmake --build); else the sources are compiled.
 # Exit status: 0 (it is a report) unless a run crashed, failed or printed no
 # result line: then 1.  Timeouts and missing peers are reported, not fatal.
 set -euo pipefail
@@ -57,12 +58,15 @@ say() { printf '%s\n' "$*" >&2; }
 # ---- build -----------------------------------------------------------------
 CC=${CC:-cc}
 direct_build() {
-  say "compiling lock_bench and forward_shim directly with $CC into $WORK"
+  say "compiling lock_bench and the two shims directly with $CC into $WORK"
   "$CC" -O2 -pthread -o "$WORK/lock_bench" "$SRC/lock_bench.c"
   "$CC" -O2 -fPIC -shared -pthread -o "$WORK/libforward_shim.so" "$SRC/forward_shim.c" -ldl
-  BENCH=$WORK/lock_bench SHIM=$WORK/libforward_shim.so
+  "$CC" -O2 -fPIC -shared -pthread -DFORWARD_SHIM_HELD_STACK -o "$WORK/libheld_shim.so" \
+    "$SRC/forward_shim.c" -ldl
+  BENCH=$WORK/lock_bench SHIM=$WORK/libforward_shim.so HELD_SHIM=$WORK/libheld_shim.so
 }
 BENCH=$BUILD_DIR/bench/lock_bench SHIM=$BUILD_DIR/bench/libforward_shim.so
+HELD_SHIM=$BUILD_DIR/bench/libheld_shim.so
 if [[ -f $BUILD_DIR/CMakeCache.txt ]]; then
   # The whole project (libconcwatch.so too); if it does not build right now,
   # at least the benchmark's own targets; if not even those, compile directly.
@@ -70,15 +74,17 @@ if [[ -f $BUILD_DIR/CMakeCache.txt ]]; then
   else
     say "note: 'cmake --build $BUILD_DIR' failed, so $CONCWATCH_SO may be stale or missing; last lines:"
     tail -n 5 "$WORK/build.log" >&2
-    cmake --build "$BUILD_DIR" --target lock_bench forward_shim >"$WORK/build.log" 2>&1 || true
+    cmake --build "$BUILD_DIR" --target lock_bench forward_shim held_shim >"$WORK/build.log" 2>&1 || true
   fi
-  [[ -x $BENCH && -f $SHIM ]] || { say "note: no $BENCH (tests/bench not in the build?)"; direct_build; }
+  [[ -x $BENCH && -f $SHIM && -f $HELD_SHIM ]] || { say "note: no $BENCH (tests/bench not in the build?)"; direct_build; }
 else
   say "note: $BUILD_DIR is not a configured CMake build (cmake -S . -B build)"
   direct_build
 fi
-loaded=$(FORWARD_SHIM_VERBOSE=1 LD_PRELOAD=$SHIM "$BENCH" uncontended 10 2>&1 >/dev/null || true)
-[[ $loaded == *'forward_shim: loaded'* ]] || { say "run_lock_bench: $SHIM does not load"; exit 1; }
+for shim in "$SHIM" "$HELD_SHIM"; do
+  loaded=$(FORWARD_SHIM_VERBOSE=1 LD_PRELOAD=$shim "$BENCH" uncontended 10 2>&1 >/dev/null || true)
+  [[ $loaded == *'_shim: loaded'* ]] || { say "run_lock_bench: $shim does not load"; exit 1; }
+done
 
 # ---- configs: name, then the command prefix ("preload:LIB", "valgrind:TOOL"
 # or "exe:BINARY" replacing lock_bench) ---------------------------------------
@@ -89,6 +95,7 @@ skip() { SKIPPED+=("$1: $2"); say "skip $1: $2"; }
 
 add native "exe:$BENCH"
 add forward-shim "preload:$SHIM"
+add held-shim "preload:$HELD_SHIM"
 if [[ -f $CONCWATCH_SO ]]; then
   add concwatch "preload:$CONCWATCH_SO"
 else
@@ -170,7 +177,7 @@ row() { printf '%-14s %-15s %9s %10s %7s %9s %8s %7s  %s\n' "$@" | sed 's/ *$//'
 row config loop iters ns/iter spread ratio wall_s target notes
 for loop in "${LOOPS[@]}"; do
   base=$(median <<<"${NS[native/$loop]:-}")
-  for cfg in native forward-shim concwatch tsan-clang tsan-gcc helgrind drd; do
+  for cfg in native forward-shim held-shim concwatch tsan-clang tsan-gcc helgrind drd; do
     key=$cfg/$loop target=- iters=${ITERS[$loop]}
     [[ $cfg == helgrind || $cfg == drd ]] && iters=${VG_ITERS[$loop]}
     [[ $cfg == concwatch ]] && target="<=${TARGET[$loop]}x"
