@@ -8,8 +8,10 @@
 # and, for ThreadSanitizer, gcc -fsanitize=thread -O2 -pthread:
 #   lock_bench uncontended|nested with 1 and 2 threads (1 thread: no pthread_create at all),
 #   race_bench private|counter|queue (sizes and threads of run_race_bench.sh).
-# Configs: native; cw-off (LD_PRELOAD=libconcwatch.so, race_sampling=0); cw-sampling
-# (race_sampling=1, default settings); tsan-gcc; helgrind and drd (valgrind --tool=...).
+# Configs: native; forward-shim (LD_PRELOAD of a shim that only forwards the mutex calls:
+# the floor for any LD_PRELOAD tool, forward_shim.c); cw-off (LD_PRELOAD=libconcwatch.so,
+# race_sampling=0); cw-sampling (race_sampling=1, default settings); tsan-gcc; helgrind and
+# drd (valgrind --tool=...).
 # Every run is timed by race_measure.c (wall time by wait4, from fork to exit).  Runs are
 # interleaved (rep 1 of every benchmark and config, then rep 2, ...); tables give medians.
 # valgrind runs a smaller size (~100x+ slower) and fewer reps (at most 3): its ratios are
@@ -37,7 +39,7 @@ while (($#)); do
     --quick) QUICK=1 REPS=3 VG_REPS=1 ;;
     --reps) REPS=${2:?--reps needs a number}; VG_REPS=$(( REPS < 3 ? REPS : 3 )); shift ;;
     --no-build) BUILD=0 ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,26p' "$0"; exit 0 ;;
     *) echo "run_sampling_bench: unknown argument: $1 (try --help)" >&2; exit 2 ;;
   esac
   shift
@@ -77,12 +79,14 @@ MEASURE=$WORK/race_measure
 for p in lock_bench race_bench; do
   "$CC" -O2 -pthread -o "$WORK/$p.native" "$SRC/$p.c"
 done
+"$CC" -O2 -fPIC -shared -pthread -o "$WORK/libforward_shim.so" "$SRC/forward_shim.c" -ldl
 
 CONFIGS=() SKIPPED=()
 declare -A HOW=()
 add() { CONFIGS+=("$1"); HOW[$1]=$2; }
 skip() { SKIPPED+=("$1: $2"); say "skip $1: $2"; }
 add native "exe:native"
+add forward-shim "shim:$WORK/libforward_shim.so"
 if ((HAVE_CW)); then
   add cw-off "preload:race_sampling=0"
   add cw-sampling "preload:race_sampling=1"
@@ -121,6 +125,7 @@ run_one() {
   case $how in
     exe:*) cmd=(env "$WORK/$p.${how#exe:}") ;;
     preload:*) cmd=(env "CONCWATCH_OPTIONS=${how#preload:}" "LD_PRELOAD=$SO" "$WORK/$p.native") ;;
+    shim:*) cmd=(env "LD_PRELOAD=${how#shim:}" "$WORK/$p.native") ;;
     valgrind:*) cmd=(valgrind -q "--tool=${how#valgrind:}" "$WORK/$p.native") ;;
   esac
   cmd+=("${MODE[$b]}" "$n" "${THREADS[$b]}")
@@ -170,7 +175,7 @@ for ((rep = 1; rep <= REPS; rep++)); do
 done
 
 # ---- report ----------------------------------------------------------------------------
-ALL=(native cw-off cw-sampling tsan-gcc helgrind drd)
+ALL=(native forward-shim cw-off cw-sampling tsan-gcc helgrind drd)
 declare -A W=() L=()       # median wall and loop, ns
 for b in "${BENCHES[@]}"; do
   for cfg in "${CONFIGS[@]}"; do
@@ -217,8 +222,9 @@ for b in "${BENCHES[@]}"; do
 done
 echo
 echo "## ratios of median wall time (* = per unit of work: valgrind ran a smaller n)"
-row2() { printf '%-20s %15s %13s %11s %12s %16s %12s  %s\n' "$@" | sed 's/ *$//'; }
-row2 bench sampling/native sampling/off off/native tsan/native helgrind/native drd/native "target (sampling<=${TARGET}x native)"
+row2() { printf '%-20s %15s %13s %11s %15s %12s %16s %12s  %s\n' "$@" | sed 's/ *$//'; }
+row2 bench sampling/native sampling/off off/native forward/native tsan/native helgrind/native drd/native \
+  "target (sampling<=${TARGET}x native)"
 FAILS=0
 for b in "${BENCHES[@]}"; do
   sn=$(ratio cw-sampling native "$b")
@@ -227,7 +233,7 @@ for b in "${BENCHES[@]}"; do
     [[ $verdict == FAIL ]] && FAILS=$((FAILS + 1))
   fi
   row2 "$b" "$sn" "$(ratio cw-sampling cw-off "$b")" "$(ratio cw-off native "$b")" \
-    "$(ratio tsan-gcc native "$b")" "$(ratio helgrind native "$b")" "$(ratio drd native "$b")" "$verdict"
+    "$(ratio forward-shim native "$b")" "$(ratio tsan-gcc native "$b")" "$(ratio helgrind native "$b")" "$(ratio drd native "$b")" "$verdict"
 done
 echo "sizes n (native-speed configs / valgrind): $(for b in "${BENCHES[@]}"; do printf '%s=%s/%s ' "$b" "${N[$b]}" "${VG_N[$b]}"; done)"
 echo "target: $(( ${#BENCHES[@]} - FAILS ))/${#BENCHES[@]} benchmarks within ${TARGET}x native; total time $(( $(date +%s) - t_start ))s"
