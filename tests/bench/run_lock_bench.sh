@@ -200,6 +200,10 @@ for loop in "${LOOPS[@]}"; do
       if [[ $cfg == concwatch ]]; then
         verdict=$(awk -v a="$ns" -v b="$base" -v t="${TARGET[$loop]}" \
           'BEGIN {print (a / b <= t) ? "PASS" : "FAIL"}')
+        # The floor any lock-order detector pays in this loop, from the same run.
+        floor=$(median <<<"${NS[held-shim/$loop]:-}")
+        [[ -n $floor ]] && verdict+=$(awk -v a="$floor" -v b="$base" \
+          'BEGIN {printf " (held-shim %.2fx)", a / b}')
       fi
     fi
     row "$cfg" "$loop" "$iters" "$ns" "$spread" "$ratio" "$wall" "$target" "$verdict${verdict:+ }${STATUS[$key]:-}${NOTE[$key]:-}"
